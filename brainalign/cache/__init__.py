@@ -1,0 +1,1 @@
+"""Caches and stores: atomic writes, activation store (zarr), result store."""

@@ -1,0 +1,17 @@
+"""User-facing errors: one line that says what went wrong and what to do."""
+
+
+class BrainAlignError(Exception):
+    """Base class for errors shown to users as a single actionable line."""
+
+
+class ConfigError(BrainAlignError):
+    """A configuration value is invalid or refers to something unknown."""
+
+
+class DataError(BrainAlignError):
+    """Input data is missing, unreadable or inconsistent."""
+
+
+class ModelError(BrainAlignError):
+    """A model cannot be found, loaded or run."""
