@@ -1,0 +1,67 @@
+"""Command line: ``brainalign score / models / datasets``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from brainalign.errors import BrainAlignError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Brain encoding and neural alignment.")
+
+
+def _fail(exc: BaseException) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def score(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML score config.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (re-runs resume here).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. --set encoder.alphas=[1,10]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        from brainalign.config import load_score_config
+        from brainalign.runner.report_text import best_layer_text
+        from brainalign.runner.score import run_score
+
+        cfg = load_score_config(config, set_ or [])
+        run = run_score(cfg, out, progress=not quiet)
+    except BrainAlignError as exc:
+        _fail(exc)
+    typer.echo(best_layer_text(run.out_dir))
+    typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out_dir} "
+               f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")
+
+
+@app.command()
+def models() -> None:
+    """List the registered models."""
+    try:
+        from brainalign.features.specs import load_model_entries
+
+        for e in load_model_entries():
+            typer.echo(f"{e.name:32s} {e.kind:16s} {e.hf_id or e.package or ''}")
+    except BrainAlignError as exc:
+        _fail(exc)
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets of the catalog."""
+    from brainalign.data.catalog import available
+
+    for name in available():
+        typer.echo(name)
+
+
+def main() -> None:  # pragma: no cover
+    app(sys.argv[1:])

@@ -1,0 +1,5 @@
+"""Encoders: feature -> response models with a scikit-learn API."""
+
+from brainalign.encoders.ridge import RidgeEncoder
+
+__all__ = ["RidgeEncoder"]

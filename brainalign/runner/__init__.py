@@ -1,0 +1,1 @@
+"""Runner: expands a sweep into pure, idempotent jobs and executes them."""

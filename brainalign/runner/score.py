@@ -1,0 +1,87 @@
+"""``brainalign score``: plan jobs, run the missing ones, aggregate tables and figures.
+
+Outputs in ``out_dir``: ``config.json`` (resolved), ``jobs/<uid>/`` (one per finished job),
+``scores.csv`` + ``scores.parquet`` (one row per model x random_init x layer x dataset x target),
+``subjects.csv``, ``summary.csv``, ``best_layers.csv`` and ``layer_profile_<dataset>.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brainalign import __version__
+from brainalign.cache import atomic
+from brainalign.cache.results import ResultStore
+from brainalign.config import ScoreConfig
+from brainalign.runner.jobs import ScoreJob, plan_jobs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScoreRun:
+    """What a score run produced."""
+
+    out_dir: Path
+    jobs_run: list[str] = field(default_factory=list)
+    jobs_skipped: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _validate_models(cfg: ScoreConfig) -> None:
+    if not cfg.models:
+        return
+    from brainalign.features.specs import get_model_entry
+
+    for name in cfg.models:
+        get_model_entry(name)  # raises ConfigError listing the known names
+
+
+def run_score(cfg: ScoreConfig, out_dir: str | Path, progress: bool = True) -> ScoreRun:
+    """Run (or resume) a score sweep and write its tables and figures."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from brainalign.reports.figures import plot_layer_profile
+    from brainalign.reports.tables import best_layers, subject_means, summarize
+    from brainalign.runner.datasets import load_from_spec
+    from brainalign.runner.score_job import run_score_job
+
+    out = Path(out_dir)
+    _validate_models(cfg)
+    datasets = {spec.name: load_from_spec(spec) for spec in cfg.datasets}  # fail fast on bad data
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(out / "config.json", {"brainalign": __version__, **cfg.model_dump(mode="json")})
+    store = ResultStore(out / "jobs")
+    run = ScoreRun(out_dir=out)
+    jobs = plan_jobs(cfg)
+    todo: list[ScoreJob] = []
+    for job in jobs:
+        (run.jobs_skipped if store.has(job.uid) else todo).append(job)
+    if run.jobs_skipped:
+        log.info("%d of %d jobs already done in %s; running %d", len(run.jobs_skipped), len(jobs), out, len(todo))
+    for job in tqdm(todo, desc="jobs", disable=not progress):
+        t0 = time.perf_counter()
+        table = run_score_job(job, cfg, datasets[job.dataset], progress=progress)
+        meta = {"seconds": round(time.perf_counter() - t0, 3), "n_rows": len(table), "brainalign": __version__}
+        store.write(job.uid, job.describe(), meta, table)
+        run.jobs_run.append(job.uid)
+    scores = pd.concat([store.read(j.uid) for j in jobs], ignore_index=True)
+    summary = summarize(scores)
+    files = {
+        "scores.csv": lambda p: scores.to_csv(p, index=False),
+        "scores.parquet": lambda p: scores.to_parquet(p, index=False),
+        "subjects.csv": lambda p: subject_means(scores).to_csv(p, index=False),
+        "summary.csv": lambda p: summary.to_csv(p, index=False),
+        "best_layers.csv": lambda p: best_layers(summary).to_csv(p, index=False),
+    }
+    for name, write in files.items():
+        with atomic.writing(out / name, suffix=Path(name).suffix) as tmp:
+            write(tmp)
+        run.files[name] = out / name
+    for ds in dict.fromkeys(summary["dataset"]):
+        run.files[f"layer_profile_{ds}.png"] = plot_layer_profile(summary, ds, out / f"layer_profile_{ds}.png")
+    return run
