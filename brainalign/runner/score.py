@@ -16,6 +16,7 @@ from brainalign import __version__
 from brainalign.cache import atomic
 from brainalign.cache.results import ResultStore
 from brainalign.config import ScoreConfig
+from brainalign.data.dataset import NeuralDataset
 from brainalign.runner.jobs import ScoreJob, plan_jobs
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,17 @@ def _validate_models(cfg: ScoreConfig) -> None:
         get_model_entry(name)  # raises ConfigError listing the known names
 
 
-def run_score(cfg: ScoreConfig, out_dir: str | Path, progress: bool = True) -> ScoreRun:
-    """Run (or resume) a score sweep and write its tables and figures."""
+def run_score(
+    cfg: ScoreConfig,
+    out_dir: str | Path,
+    progress: bool = True,
+    datasets: dict[str, NeuralDataset] | None = None,
+) -> ScoreRun:
+    """Run (or resume) a score sweep and write its tables and figures.
+
+    ``datasets`` maps config dataset names to already-loaded datasets (e.g. built with
+    ``brainalign.data.loaders.arrays.from_arrays``); other names are loaded from the catalog or table.
+    """
     import pandas as pd
     from tqdm.auto import tqdm
 
@@ -52,7 +62,8 @@ def run_score(cfg: ScoreConfig, out_dir: str | Path, progress: bool = True) -> S
 
     out = Path(out_dir)
     _validate_models(cfg)
-    datasets = {spec.name: load_from_spec(spec) for spec in cfg.datasets}  # fail fast on bad data
+    given = datasets or {}
+    datasets = {s.name: given[s.name] if s.name in given else load_from_spec(s) for s in cfg.datasets}  # fail fast
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / "config.json", {"brainalign": __version__, **cfg.model_dump(mode="json")})
     store = ResultStore(out / "jobs")
