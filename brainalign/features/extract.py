@@ -1,0 +1,185 @@
+"""Entry point: per-layer unit features of a registry model for a stimulus set, cached in the activation store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from brainalign.cache.activations import ActivationEntry, ActivationStore, activation_key
+from brainalign.data.stimuli import StimulusSet
+from brainalign.errors import ConfigError
+from brainalign.features.hf_text import CONTEXT_MODES
+from brainalign.features.pooling import POOLINGS
+from brainalign.features.specs import ModelEntry
+
+EXTRACTOR_VERSION = 1
+FLUSH_SECONDS = 60.0
+
+
+@dataclass
+class LayerFeatures:
+    """Per-layer features of one model on one stimulus set (read lazily from the activation store).
+
+    Attributes:
+        key: activation cache key.
+        layer_names: ``["emb", "L1", ..., "Ln"]``.
+        depth_frac: ``(n_layers,)`` relative depth in [0, 1] (emb = 0, last layer = 1).
+        n_layers: number of hidden states (embeddings + layers).
+        n_stimuli: rows of every layer.
+        config: the semantic config the key hashes.
+    """
+
+    key: str
+    layer_names: list[str]
+    depth_frac: np.ndarray
+    n_layers: int
+    n_stimuli: int
+    config: dict[str, Any]
+    _entry: ActivationEntry = field(repr=False)
+
+    def get(self, i: int) -> np.ndarray:
+        """Layer ``i`` (negative counts from the end): ``(n_stimuli, dim)`` float32."""
+        if not -self.n_layers <= i < self.n_layers:
+            raise IndexError(f"layer {i} out of range for {self.n_layers} layers")
+        return np.asarray(self._entry.layer(i % self.n_layers)[:], dtype=np.float32)
+
+    def __len__(self) -> int:
+        return self.n_layers
+
+    @classmethod
+    def from_entry(cls, key: str, entry: ActivationEntry) -> LayerFeatures:
+        names = entry.layer_names
+        n = len(names)
+        depth = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
+        return cls(key=key, layer_names=names, depth_frac=depth, n_layers=n,
+                   n_stimuli=int(entry.attrs["n_stimuli"]), config=dict(entry.attrs["config"]), _entry=entry)
+
+
+def layer_names(n_layers: int) -> list[str]:
+    """``["emb", "L1", ..., "L{n_layers - 1}"]`` for ``n_layers`` hidden states."""
+    return ["emb"] + [f"L{i}" for i in range(1, n_layers)]
+
+
+def resolve_context_mode(entry: ModelEntry, context_mode: str | None) -> str:
+    """Causal models always run ``full`` (identical to ``prefix`` by causality); masked default ``prefix``."""
+    if context_mode is not None and context_mode not in CONTEXT_MODES:
+        raise ConfigError(f"unknown context_mode {context_mode!r}; use one of {', '.join(CONTEXT_MODES)}")
+    if entry.arch == "causal":
+        return "full"
+    return context_mode or "prefix"
+
+
+def semantic_config(
+    entry: ModelEntry, stimuli: StimulusSet, *, random_init: bool, seed: int, pooling: str, context_mode: str
+) -> dict[str, Any]:
+    """What determines the features (and the cache key); never device or batch size."""
+    from brainalign.features.sources import weights_fingerprint
+
+    return {
+        "extractor_version": EXTRACTOR_VERSION,
+        "model": entry.name,
+        "hf_id": entry.hf_id,
+        "revision": entry.revision,
+        "weights": weights_fingerprint(entry),
+        "max_context_tokens": entry.max_context_tokens,
+        "random_init": bool(random_init),
+        "seed": int(seed) if random_init else None,
+        "stimuli": stimuli.name,
+        "stimuli_hash": stimuli.content_hash(),
+        "pooling": pooling,
+        "context_mode": context_mode,
+    }
+
+
+def extract_layers(
+    entry: ModelEntry,
+    stimuli: StimulusSet,
+    *,
+    random_init: bool = False,
+    seed: int = 0,
+    pooling: str = "last",
+    context_mode: str | None = None,
+    device: str = "auto",
+    batch_size: int = 8,
+    progress: bool = True,
+    store: ActivationStore | None = None,
+) -> LayerFeatures:
+    """Hidden states of every layer pooled per unit; read from the cache when complete, else extracted (resuming).
+
+    Returns :class:`LayerFeatures` whose ``get(i)`` is ``(n_stimuli, hidden)`` float32 in stimulus order.
+    """
+    if pooling not in POOLINGS:
+        raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
+    mode = resolve_context_mode(entry, context_mode)
+    config = semantic_config(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, context_mode=mode)
+    key = activation_key(config)
+    store = store or ActivationStore()
+    cached = store.open_complete(key)
+    if cached is not None:
+        return LayerFeatures.from_entry(key, cached)
+    _extract_into_store(entry, stimuli, store, key, config, random_init=random_init, seed=seed, pooling=pooling,
+                        mode=mode, device=device, batch_size=batch_size, progress=progress)
+    return LayerFeatures.from_entry(key, store.open_complete(key))  # type: ignore[arg-type]
+
+
+def _extract_into_store(
+    entry: ModelEntry, stimuli: StimulusSet, store: ActivationStore, key: str, config: dict[str, Any], *,
+    random_init: bool, seed: int, pooling: str, mode: str, device: str, batch_size: int, progress: bool,
+) -> None:
+    from tqdm.auto import tqdm
+
+    from brainalign.features.hf_text import extract_contexts, model_window
+    from brainalign.features.sources import load_model
+
+    model, tokenizer = load_model(entry, random_init=random_init, seed=seed, device=_device(device))
+    n_layers = int(model.config.num_hidden_layers) + 1
+    slices = stimuli.context_slices()
+    contexts = stimuli.contexts()
+    act = store.create(key, config=config, layer_names=layer_names(n_layers), n_stimuli=len(stimuli),
+                       n_contexts=len(slices), dim=int(model.config.hidden_size))
+    todo = [int(c) for c in np.flatnonzero(~act.done())]
+    window = model_window(model, entry.max_context_tokens)
+    per_call = max(1, batch_size) if mode == "full" else 1
+    pending: list[tuple[int, np.ndarray]] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        # contiguous runs of pending contexts -> one write per layer per run, then mark them done
+        nonlocal last_flush
+        pending.sort(key=lambda item: item[0])
+        run: list[tuple[int, np.ndarray]] = []
+        for item in [*pending, None]:
+            if run and (item is None or item[0] != run[-1][0] + 1):
+                act.write_rows(slices[run[0][0]][0], np.concatenate([r[1] for r in run], axis=1))
+                act.mark_done([r[0] for r in run])
+                run = []
+            if item is not None:
+                run.append(item)
+        pending.clear()
+        last_flush = time.monotonic()
+
+    bar = tqdm(total=len(slices), initial=len(slices) - len(todo), disable=not progress, unit="ctx",
+               desc=f"{entry.name} layers")
+    try:
+        for i in range(0, len(todo), per_call):
+            chunk = todo[i : i + per_call]
+            outs = extract_contexts(model, tokenizer, [contexts[c] for c in chunk], stimuli.separator, mode=mode,
+                                    pooling=pooling, window=window, batch_size=batch_size)
+            pending.extend(zip(chunk, outs, strict=True))
+            bar.update(len(chunk))
+            rows = sum(o.shape[1] for _, o in pending)
+            if rows >= 4096 or time.monotonic() - last_flush > FLUSH_SECONDS:
+                flush()
+    finally:
+        flush()  # an interrupted run keeps every finished context
+        bar.close()
+    act.mark_complete()
+
+
+def _device(device: str) -> str:
+    from brainalign.features.sources import resolve_device
+
+    return resolve_device(device)

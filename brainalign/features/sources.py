@@ -1,0 +1,195 @@
+"""Resolve registry entries to local HF folders and load models (torch imported lazily).
+
+- ``hf``: hub id + pinned revision (or a local folder); offline mode only reads the local HF cache.
+- ``gguf-package`` / ``gguf-assembled``: dequantised once to a float32 safetensors folder in
+  ``cache_dir("models")/<name>-<fingerprint>/`` (temp dir + rename; an interrupted conversion is never reused).
+- ``packaged-folder``: the package's own folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from brainalign import settings
+from brainalign.cache.atomic import writing_dir
+from brainalign.errors import ModelError
+from brainalign.features.specs import ModelEntry
+
+CONVERTER_VERSION = 1
+_MARKER = "brainalign_conversion.json"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where ``from_pretrained`` reads an entry: ``path`` (hub id or folder) and ``revision`` (None for folders)."""
+
+    path: str
+    revision: str | None
+
+    @property
+    def is_local(self) -> bool:
+        return self.revision is None
+
+
+def package_dir(package: str) -> Path:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"package {package!r} is not installed; pip install it (see pipelines/models/*.yaml)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _package_version(package: str) -> str:
+    for dist in (package, package.replace("_", "-")):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def weights_fingerprint(entry: ModelEntry) -> str:
+    """Identity of the weights an entry loads (goes into cache keys): hub id@revision or package==version/file."""
+    if entry.kind == "hf":
+        return f"{entry.hf_id}@{entry.revision}"
+    return f"{entry.hf_id}@{entry.revision}|{entry.package}=={_package_version(entry.package or '')}/{entry.file}"
+
+
+def converted_dir(entry: ModelEntry) -> Path:
+    """Cache folder of the float32 conversion of a GGUF entry."""
+    digest = hashlib.sha256(f"{weights_fingerprint(entry)}|conv{CONVERTER_VERSION}".encode()).hexdigest()[:12]
+    return settings.cache_dir("models") / f"{entry.name}-{digest}"
+
+
+def is_converted(entry: ModelEntry) -> bool:
+    """True when a complete conversion of ``entry`` is in the cache."""
+    return (converted_dir(entry) / _MARKER).is_file()
+
+
+def _convert_gguf(gguf_path: Path, out: Path) -> None:
+    """Dequantise ``gguf_path`` into an HF folder ``out`` (float32 safetensors + tokenizer)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    tensors = load_gguf_checkpoint(str(gguf_path), return_tensors=True, model_to_load=skeleton)["tensors"]
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
+    if set(missing) - tied or unexpected:
+        raise ModelError(
+            f"GGUF {name}: weights do not match {type(model).__name__} (missing {sorted(set(missing) - tied)[:3]}, "
+            f"unexpected {sorted(unexpected)[:3]}); this GGUF architecture is not supported"
+        )
+    model.tie_weights()
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(out)
+
+
+def ensure_converted(entry: ModelEntry) -> Path:
+    """Convert a GGUF entry once (atomically) and return its HF folder; later calls reuse it."""
+    target = converted_dir(entry)
+    if (target / _MARKER).is_file():
+        return target
+    start = time.perf_counter()
+    with writing_dir(target) as tmp, tempfile.TemporaryDirectory(dir=target.parent, prefix=".gguf.") as work:
+        if entry.kind == "gguf-package":
+            gguf = package_dir(entry.package or "") / (entry.file or "")
+            if not gguf.is_file():
+                raise ModelError(f"{gguf} is missing; reinstall package {entry.package!r}")
+        else:
+            assemble = __import__(entry.package or "", fromlist=["assemble"]).assemble
+            gguf = Path(assemble(Path(work) / (entry.file or "model.gguf")))
+        _convert_gguf(gguf, tmp)
+        meta = {"entry": entry.model_dump(), "fingerprint": weights_fingerprint(entry),
+                "seconds": round(time.perf_counter() - start, 1), "converter_version": CONVERTER_VERSION}
+        (tmp / _MARKER).write_text(json.dumps(meta, indent=2))
+    return target
+
+
+def resolve_source(entry: ModelEntry) -> ModelSource:
+    """Local folder or hub id + revision that ``from_pretrained`` reads for ``entry`` (converting GGUF once)."""
+    if entry.kind == "hf":
+        local = Path(entry.hf_id).expanduser()
+        if local.is_dir():
+            return ModelSource(str(local), None)
+        return ModelSource(entry.hf_id, entry.revision)
+    if entry.kind == "packaged-folder":
+        folder = package_dir(entry.package or "") / (entry.file or "")
+        if not (folder / "config.json").is_file():
+            raise ModelError(f"{folder} has no config.json; reinstall package {entry.package!r}")
+        return ModelSource(str(folder), None)
+    return ModelSource(str(ensure_converted(entry)), None)
+
+
+def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
+    if source.is_local:
+        return {}
+    return {"revision": source.revision, "local_files_only": settings.offline()}
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(entry: ModelEntry, random_init: bool = False, seed: int = 0, device: str = "cpu") -> tuple[Any, Any]:
+    """``(model, tokenizer)`` for ``entry``: the base transformer (no LM head), eval mode.
+
+    ``random_init``: same config, ``torch.manual_seed(seed)`` then ``AutoModel.from_config`` (standard HF init).
+    CPU runs float32; accelerators use ``entry.dtype``.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    source = resolve_source(entry)
+    kwargs = _hub_kwargs(source)
+    device = resolve_device(device)
+    dtype = torch.float32 if device == "cpu" else getattr(torch, entry.dtype)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **kwargs)
+        if random_init:
+            config = AutoConfig.from_pretrained(source.path, **kwargs)
+            torch.manual_seed(seed)
+            model = AutoModel.from_config(config, dtype=torch.float32)
+        else:
+            model = AutoModel.from_pretrained(source.path, dtype=torch.float32, **kwargs)
+    except OSError as exc:
+        where = f"{source.path}@{source.revision}"
+        if settings.offline() and not source.is_local:
+            raise ModelError(
+                f"model {entry.name!r} ({where}) is not in the local HF cache and offline mode is on; "
+                "download it once online (unset HF_HUB_OFFLINE/BRAINALIGN_OFFLINE) or pick a packaged model"
+            ) from None
+        raise ModelError(f"cannot load model {entry.name!r} from {where}: {str(exc).splitlines()[0]}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(f"model {entry.name!r}: a fast tokenizer (tokenizer.json) is needed for offsets; none found")
+    model = model.to(device=device, dtype=dtype).eval()
+    return model, tokenizer
+
+
+def clear_conversion(entry: ModelEntry) -> None:
+    """Remove the cached conversion of a GGUF entry (the next load converts again)."""
+    shutil.rmtree(converted_dir(entry), ignore_errors=True)

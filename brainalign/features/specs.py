@@ -1,0 +1,129 @@
+"""Model registry: ``pipelines/models/*.yaml`` (one file per family, each a list of entries).
+
+Random-init controls are not entries: they are the ``random_init`` flag at extraction time.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from brainalign.errors import ConfigError
+
+Kind = Literal["hf", "gguf-package", "gguf-assembled", "packaged-folder"]
+Arch = Literal["causal", "masked"]
+DType = Literal["float32", "bfloat16", "float16"]
+
+
+class ModelEntry(BaseModel):
+    """One model of the registry.
+
+    Attributes:
+        name: registry name (``"gpt2-medium"``).
+        kind: where weights come from: ``hf`` (hub id or local folder), ``gguf-package`` (a ``.gguf`` file shipped
+            in a Python package), ``gguf-assembled`` (a package whose ``assemble(path)`` writes the ``.gguf``),
+            ``packaged-folder`` (a package holding an HF folder).
+        hf_id: hub repository the weights come from (or a local folder for ``hf``).
+        revision: pinned hub commit (``main`` where no commit was found).
+        arch: ``causal`` (decoder LM) or ``masked`` (bidirectional encoder).
+        dtype: compute dtype on accelerators (CPU always runs float32).
+        package: Python package holding the weights (packaged kinds).
+        file: ``.gguf`` file name inside ``package`` (``gguf-package``) or written by ``assemble`` (``gguf-assembled``);
+            sub-folder of ``package`` for ``packaged-folder``.
+        n_params: nominal parameter count.
+        family: model family (``"gpt2"``, ``"smollm2"``...).
+        instruct: instruction-tuned.
+        base: name of the base model of an instruct model (paired comparisons).
+        max_context_tokens: most tokens one forward pass may hold (longer contexts use sliding windows).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    kind: Kind
+    hf_id: str
+    revision: str = "main"
+    arch: Arch
+    dtype: DType = "float32"
+    package: str | None = None
+    file: str | None = None
+    n_params: int = Field(ge=0)
+    family: str
+    instruct: bool = False
+    base: str | None = None
+    max_context_tokens: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check_kind_fields(self) -> ModelEntry:
+        if self.kind != "hf" and not self.package:
+            raise ValueError(f"kind {self.kind!r} needs 'package'")
+        if self.kind in ("gguf-package", "gguf-assembled") and not (self.file or "").endswith(".gguf"):
+            raise ValueError(f"kind {self.kind!r} needs 'file' naming a .gguf file")
+        if self.base and not self.instruct:
+            raise ValueError("'base' is only for instruct models")
+        return self
+
+
+def models_dir() -> Path:
+    """``pipelines/models`` of the repository (next to the ``brainalign`` package)."""
+    return Path(__file__).resolve().parents[2] / "pipelines" / "models"
+
+
+_EXTRA: dict[str, ModelEntry] = {}
+
+
+@functools.cache
+def _load_registry(folder: str) -> dict[str, ModelEntry]:
+    import yaml
+
+    entries: dict[str, ModelEntry] = {}
+    files = sorted(Path(folder).glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"no model registry files (*.yaml) in {folder}; check the repository checkout")
+    for path in files:
+        raw = yaml.safe_load(path.read_text()) or []
+        if not isinstance(raw, list):
+            raise ConfigError(f"{path}: expected a list of model entries, got {type(raw).__name__}")
+        for i, item in enumerate(raw):
+            try:
+                entry = ModelEntry.model_validate(item)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                loc = ".".join(str(x) for x in first["loc"]) or "entry"
+                raise ConfigError(f"{path.name} entry {i}: {loc}: {first['msg']}; fix the registry file") from None
+            if entry.name in entries:
+                raise ConfigError(f"{path.name}: model name {entry.name!r} is defined twice; rename one entry")
+            entries[entry.name] = entry
+    for entry in entries.values():
+        if entry.base and entry.base not in entries:
+            raise ConfigError(f"model {entry.name!r}: base {entry.base!r} is not a registry entry; fix 'base'")
+    return entries
+
+
+def load_model_entries(folder: str | Path | None = None) -> dict[str, ModelEntry]:
+    """All registry entries by name (plus temporarily registered ones)."""
+    entries = dict(_load_registry(str(folder or models_dir())))
+    entries.update(_EXTRA)
+    return entries
+
+
+def get_model_entry(name: str) -> ModelEntry:
+    """The registry entry called ``name``; unknown names raise :class:`ConfigError` listing known ones."""
+    entries = load_model_entries()
+    if name not in entries:
+        known = ", ".join(sorted(entries))
+        raise ConfigError(f"unknown model {name!r}; known models: {known}")
+    return entries[name]
+
+
+def register_model_entry(entry: ModelEntry) -> None:
+    """Make ``entry`` resolvable by name in this process (tests, local experiments)."""
+    _EXTRA[entry.name] = entry
+
+
+def unregister_model_entry(name: str) -> None:
+    """Undo :func:`register_model_entry`."""
+    _EXTRA.pop(name, None)

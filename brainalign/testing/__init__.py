@@ -1,0 +1,1 @@
+"""Test helpers: tiny random models with offline tokenizers (no hub access)."""
