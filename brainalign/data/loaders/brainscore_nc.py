@@ -94,6 +94,8 @@ def read_assembly(path: str | Path) -> Assembly:
     try:
         with xr.open_dataset(path, engine=_engine(path)) as ds:
             ds = ds.load()
+    except ImportError as exc:
+        raise DataError(f"reading {path.name} needs an HDF5 backend for h5netcdf ({exc}); pip install h5py") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path} as netCDF ({type(exc).__name__}: {exc}); delete it and fetch it again") from None
     variables = {**ds.coords.variables, **ds.data_vars.variables}
