@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 from brainalign import settings
@@ -54,9 +55,9 @@ def fetch(manifest: Manifest, entry: FileEntry, use_mirror: bool = True) -> Path
     """
     local = mirror_path(entry) if use_mirror else None
     if local is not None:
-        if entry.mirror_format is None and local.is_file() and sha1_of(local) != entry.sha1:
+        if entry.mirror_format is None and local.is_file() and (found := sha1_of(local)) != entry.sha1:
             raise DataError(
-                f"{local} (data mirror copy of {manifest.name}/{entry.name}) has sha1 {sha1_of(local)}, "
+                f"{local} (data mirror copy of {manifest.name}/{entry.name}) has sha1 {found}, "
                 f"expected {entry.sha1}; replace the mirror file"
             )
         return local
@@ -69,10 +70,11 @@ def fetch(manifest: Manifest, entry: FileEntry, use_mirror: bool = True) -> Path
         target.unlink()
 
     if settings.offline():
-        where = f" ({entry.mirror})" if entry.mirror else ""
+        where = f" (mirror path {entry.mirror})" if entry.mirror else ""
+        flags = "BRAINALIGN_OFFLINE" + (" and HF_HUB_OFFLINE" if os.environ.get("HF_HUB_OFFLINE") else "")
         raise DataError(
             f"{manifest.name} file {entry.name}{where} is not in the data mirror and the network is off; "
-            "set BRAINALIGN_DATA_MIRROR=<folder laid out like shared/data> or unset BRAINALIGN_OFFLINE"
+            f"set BRAINALIGN_DATA_MIRROR=<folder laid out like shared/data> or unset {flags}"
         )
     return _download(manifest, entry, target)
 

@@ -109,3 +109,10 @@ def test_mirror_is_used_first_and_checked(monkeypatch, tmp_path) -> None:
     missing = _manifest(["http://127.0.0.1:9/never"], _sha1(PAYLOAD), mirror="small/absent.bin")
     with pytest.raises(DataError, match="network is off"):
         fetch(missing, missing.file())
+
+
+def test_offline_through_hf_flag_names_it(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    m = _manifest(["http://127.0.0.1:9/never"], _sha1(PAYLOAD))
+    with pytest.raises(DataError, match="unset BRAINALIGN_OFFLINE and HF_HUB_OFFLINE"):
+        fetch(m, m.file())
