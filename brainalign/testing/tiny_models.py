@@ -93,7 +93,7 @@ def build_tiny_tokenizer(kind: TinyKind, vocab_size: int = 400):
     )
 
 
-def build_tiny_model(kind: TinyKind, dest: str | Path, *, max_positions: int = 64, n_layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_model(kind: TinyKind, dest: str | Path, *, max_positions: int = 64, n_layers: int = 2, seed: int = 1234) -> Path:
     """Write a tiny random ``kind`` model + tokenizer to ``dest`` (created); returns ``dest``.
 
     Hidden size 32, ``n_layers`` layers, ``max_positions`` positions; weights from ``torch.manual_seed(seed)``.
