@@ -1,16 +1,19 @@
 """Ridge regression with one alpha per target, chosen by inner (grouped) cross-validation.
 
-One SVD of the training features per fold serves every alpha and every target; targets are
-processed in chunks so memory stays bounded. Torch on CPU or CUDA.
+One eigendecomposition per fold serves every alpha and every target (see :mod:`ridge_solver`);
+targets are processed in chunks so memory stays bounded, and responses may be a memory-mapped or zarr
+array that is read chunk by chunk. Torch on CPU or CUDA.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from brainalign.encoders.ridge_solver import RidgeCVSolver, select_alphas
 from brainalign.metrics.correlation import pearson_r
 
 
@@ -33,24 +36,29 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
 
     Args:
         alphas: candidate regularisation strengths.
-        cv: number of inner folds (grouped by ``groups`` passed to :meth:`fit`, else contiguous blocks).
+        cv: number of inner folds (grouped by ``groups`` passed to :meth:`fit`, else contiguous blocks),
+            or an explicit list of ``(train_idx, val_idx)``.
         standardize: z-score features with training statistics (stored, applied in :meth:`predict`).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
-        dtype: ``"float32"`` or ``"float64"``.
+        dtype: ``"float32"`` or ``"float64"`` for the target-sized products.
         chunk_targets: targets processed at once (bounds memory); ``None`` for all.
+        solver: ``"auto"`` (primal when features < samples, else dual), ``"primal"`` or ``"dual"``.
+        alpha_batch: alphas per batched validation product (memory ~ alpha_batch x n_val x chunk_targets).
 
     Fitted attributes: ``best_alphas_`` (n_targets,), ``coef_`` (n_features, n_targets),
-    ``intercept_`` (n_targets,), ``cv_scores_`` (n_alphas, n_targets) mean over folds of -MSE.
+    ``intercept_`` (n_targets,), ``cv_scores_`` (n_alphas, n_targets): mean over folds of -MSE.
     """
 
     def __init__(
         self,
         alphas: Sequence[float] = tuple(np.logspace(-1, 6, 15)),
-        cv: int = 5,
+        cv: int | Sequence[tuple[np.ndarray, np.ndarray]] = 5,
         standardize: bool = True,
         device: str = "cpu",
         dtype: str = "float64",
-        chunk_targets: int | None = 4096,
+        chunk_targets: int | None = 8192,
+        solver: str = "auto",
+        alpha_batch: int = 15,
     ) -> None:
         self.alphas = alphas
         self.cv = cv
@@ -58,75 +66,63 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         self.device = device
         self.dtype = dtype
         self.chunk_targets = chunk_targets
+        self.solver = solver
+        self.alpha_batch = alpha_batch
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _torch(self):
+    def _device(self) -> str:
+        if self.device != "auto":
+            return self.device
         import torch
 
-        dev = self.device
-        if dev == "auto":
-            dev = "cuda" if torch.cuda.is_available() else "cpu"
-        return torch, torch.device(dev), getattr(torch, self.dtype)
+        return "cuda" if torch.cuda.is_available() else "cpu"
 
-    def _chunks(self, n_targets: int) -> list[slice]:
-        step = n_targets if not self.chunk_targets else int(self.chunk_targets)
-        return [slice(s, min(s + step, n_targets)) for s in range(0, n_targets, step)]
+    def fit(self, X: np.ndarray, Y: Any, groups: np.ndarray | None = None) -> RidgeEncoder:
+        """Fit on ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_targets).
 
-    # -- API -----------------------------------------------------------------------------------
-    def fit(self, X: np.ndarray, Y: np.ndarray, groups: np.ndarray | None = None) -> RidgeEncoder:
-        """Fit on ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_targets)."""
-        torch, dev, dt = self._torch()
+        ``Y`` may be any array supporting ``Y[:, a:b]`` (numpy, ``np.memmap``, zarr): it is read in
+        chunks of ``chunk_targets`` columns.
+        """
+        import torch
+
         X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.float64)
-        y1d = Y.ndim == 1
+        y1d = getattr(Y, "ndim", 2) == 1
         if y1d:
-            Y = Y[:, None]
+            Y = np.asarray(Y)[:, None]
         if X.ndim != 2 or X.shape[0] != Y.shape[0]:
-            raise ValueError(f"X {X.shape} and Y {Y.shape} must be 2-D with the same number of rows")
+            raise ValueError(f"X {X.shape} and Y {tuple(Y.shape)} must be 2-D with the same number of rows")
         if self.standardize:
             self.x_mean_ = X.mean(0)
             sd = X.std(0)
             self.x_scale_ = np.where(sd > 0, sd, 1.0)
             X = (X - self.x_mean_) / self.x_scale_
-        alphas = torch.as_tensor(np.asarray(self.alphas, dtype=np.float64), dtype=dt, device=dev)
-        Xt = torch.as_tensor(X, dtype=dt, device=dev)
-        Yt = torch.as_tensor(Y, dtype=dt, device=dev)
-        n, t = Y.shape
-        folds = _inner_folds(n, self.cv, None if groups is None else np.asarray(groups))
-        scores = torch.zeros((len(alphas), t), dtype=torch.float64, device=dev)
-        for tr, va in folds:
-            tr_t = torch.as_tensor(tr, device=dev)
-            va_t = torch.as_tensor(va, device=dev)
-            Xtr = Xt[tr_t]
-            mx = Xtr.mean(0)
-            U, s, Vt = torch.linalg.svd(Xtr - mx, full_matrices=False)
-            A = (Xt[va_t] - mx) @ Vt.T  # (n_va, k)
-            D = s[None, :] / (s[None, :] ** 2 + alphas[:, None])  # (n_alphas, k)
-            for c in self._chunks(t):
-                Ytr = Yt[tr_t, c]
-                my = Ytr.mean(0)
-                B = U.T @ (Ytr - my)  # (k, t_c)
-                Yva = Yt[va_t, c] - my
-                for ai in range(len(alphas)):
-                    P = (A * D[ai]) @ B
-                    scores[ai, c] -= ((Yva - P) ** 2).mean(0).double() / len(folds)
-        # ties go to the larger alpha (as himalaya does)
-        tie = torch.log(alphas.double())[:, None] * 1e-10
-        best = torch.argmax(scores + tie, dim=0)
-        mx = Xt.mean(0)
-        U, s, Vt = torch.linalg.svd(Xt - mx, full_matrices=False)
-        coef = torch.empty((X.shape[1], t), dtype=dt, device=dev)
-        intercept = torch.empty(t, dtype=dt, device=dev)
-        for c in self._chunks(t):
-            my = Yt[:, c].mean(0)
-            B = U.T @ (Yt[:, c] - my)  # (k, t_c)
-            D = s[:, None] / (s[:, None] ** 2 + alphas[best[c]][None, :])  # (k, t_c)
-            coef[:, c] = Vt.T @ (D * B)
-            intercept[c] = my - mx @ coef[:, c]
-        self.coef_ = coef.cpu().numpy().astype(np.float64)
-        self.intercept_ = intercept.cpu().numpy().astype(np.float64)
-        self.best_alphas_ = np.asarray(self.alphas, dtype=np.float64)[best.cpu().numpy()]
-        self.cv_scores_ = scores.cpu().numpy()
+        alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
+        folds = (
+            list(self.cv)
+            if not isinstance(self.cv, int | np.integer)
+            else _inner_folds(X.shape[0], int(self.cv), None if groups is None else np.asarray(groups))
+        )
+        dt = getattr(torch, self.dtype)
+        dev = self._device()
+        solver = RidgeCVSolver(X, folds, alphas, solver=self.solver, dtype=dt, device=dev, alpha_batch=self.alpha_batch)
+        n_t = Y.shape[1]
+        step = n_t if not self.chunk_targets else int(self.chunk_targets)
+        self.coef_ = np.empty((X.shape[1], n_t), dtype=np.float64 if self.dtype == "float64" else np.float32)
+        self.intercept_ = np.empty(n_t, dtype=self.coef_.dtype)
+        best = np.empty(n_t, dtype=np.int64)
+        self.cv_scores_ = np.empty((len(alphas), n_t), dtype=np.float64)
+        for a in range(0, n_t, step):
+            b = min(a + step, n_t)
+            Yc = torch.as_tensor(np.ascontiguousarray(Y[:, a:b], dtype=np.float64), device=dev).to(dt)
+            XtY = solver.cross(Yc)
+            scores = solver.cv_scores(Yc, XtY)
+            idx = select_alphas(scores, solver.alphas64)
+            coef, icpt = solver.refit(Yc, idx, XtY)
+            self.coef_[:, a:b] = coef.cpu().numpy()
+            self.intercept_[a:b] = icpt.cpu().numpy()
+            best[a:b] = idx.cpu().numpy()
+            self.cv_scores_[:, a:b] = scores.cpu().numpy()
+        self.best_alphas_ = alphas[best]
+        self.solver_ = solver.mode
         self.n_features_in_ = X.shape[1]
         self._y1d = y1d
         return self
@@ -143,5 +139,4 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
 
     def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:  # type: ignore[override]
         """Pearson r per target ``(n_targets,)``."""
-        P = self.predict(X)
-        return pearson_r(np.asarray(Y), P)
+        return pearson_r(np.asarray(Y), self.predict(X))

@@ -105,3 +105,32 @@ def test_predict_rejects_wrong_feature_count():
     enc = RidgeEncoder().fit(X, Y)
     with pytest.raises(ValueError, match="features"):
         enc.predict(X[:, :5])
+
+
+@pytest.mark.parametrize("shape", [(120, 40), (50, 150)], ids=["tall", "wide"])
+def test_primal_and_dual_paths_agree(shape):
+    X, Y = _problem(n=shape[0], p=shape[1], t=25)
+    a = RidgeEncoder(solver="primal").fit(X, Y)
+    b = RidgeEncoder(solver="dual").fit(X, Y)
+    assert a.solver_ == "primal" and b.solver_ == "dual"
+    np.testing.assert_array_equal(a.best_alphas_, b.best_alphas_)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-7)
+    assert RidgeEncoder().fit(X, Y).solver_ == ("primal" if shape[1] < shape[0] * 0.8 else "dual")
+
+
+def test_memmap_responses_stream_in_chunks(tmp_path):
+    X, Y = _problem(t=50)
+    mm = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.float32, shape=Y.shape)
+    mm[:] = Y
+    mm.flush()
+    disk = RidgeEncoder(chunk_targets=16, dtype="float32").fit(X, np.load(tmp_path / "y.npy", mmap_mode="r"))
+    mem = RidgeEncoder(chunk_targets=None, dtype="float32").fit(X, Y.astype(np.float32))
+    np.testing.assert_array_equal(disk.best_alphas_, mem.best_alphas_)
+    np.testing.assert_allclose(disk.coef_, mem.coef_, atol=1e-5)
+
+
+def test_explicit_fold_list_is_used():
+    X, Y = _problem(n=100)
+    folds = [(np.arange(50, 100), np.arange(50)), (np.arange(50), np.arange(50, 100))]
+    enc = RidgeEncoder(cv=folds).fit(X, Y)
+    assert enc.cv_scores_.shape == (15, Y.shape[1])
