@@ -8,6 +8,7 @@ from brainalign.data.stimuli import StimulusSet
 from brainalign.features import hf_text
 from brainalign.features.extract import extract_layers
 
+
 class _Crash(Exception):
     """Stands for an interruption (Ctrl-C, a crash) in the middle of an extraction."""
 
