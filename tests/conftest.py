@@ -50,3 +50,39 @@ def data_mirror() -> Path:
     if not path.is_dir():
         pytest.skip(f"BRAINALIGN_DATA_MIRROR={value} does not exist")
     return path
+
+
+@pytest.fixture
+def isolated_home(monkeypatch, tmp_path) -> Path:
+    """A fresh BRAINALIGN_HOME for one test, offline flags on."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("BRAINALIGN_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def tiny_dirs(tmp_path_factory):
+    """``{"gpt2"|"llama"|"bert"|"gpt2-short": folder}`` (gpt2-short has 16 positions)."""
+    from brainalign.testing.tiny_models import build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny")
+    dirs = {k: build_tiny_model(k, root / k) for k in ("gpt2", "llama", "bert")}
+    dirs["gpt2-short"] = build_tiny_model("gpt2", root / "gpt2-short", max_positions=16)
+    dirs["bert-short"] = build_tiny_model("bert", root / "bert-short", max_positions=16)
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_dirs):
+    """``{kind: (entry, model, tokenizer)}`` for the tiny models (float32, CPU, eval)."""
+    from brainalign.features.sources import load_model
+    from brainalign.testing.tiny_models import tiny_entry
+
+    out = {}
+    for name, folder in tiny_dirs.items():
+        kind = name.split("-")[0]
+        entry = tiny_entry(kind, folder, name=f"tiny-{name}")
+        model, tok = load_model(entry, device="cpu")
+        out[name] = (entry, model, tok)
+    return out

@@ -1,6 +1,6 @@
 """Slow tier: the real packaged weights (SmolLM2 GGUF, Gemma-3 GGUF, MiniLM folder), fully offline.
 
-GGUF conversions go to ``$BRAINALIGN_TEST_HOME/models`` when set (reused across runs), else to a session tmp home
+GGUF conversions go to ``$BRAINALIGN_TEST_HOME/models`` when set, else to the session BRAINALIGN_HOME
 (converted once per session; the second resolve must reuse it).
 """
 
@@ -25,8 +25,9 @@ TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
-def models_home(tmp_path_factory):
-    return os.environ.get("BRAINALIGN_TEST_HOME") or str(tmp_path_factory.mktemp("slow-home"))
+def models_home(brainalign_home):
+    """The session home (CI: ``.brainalign-home``), so conversions are shared with the real-data tests."""
+    return os.environ.get("BRAINALIGN_TEST_HOME") or str(brainalign_home)
 
 
 @pytest.fixture(autouse=True)
