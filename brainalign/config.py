@@ -74,6 +74,7 @@ class CVSpec(_Strict):
     n_folds: int = Field(5, ge=2)
     seed: int = 0
     allow_shuffled: bool = False
+    allow_duplicate_stimuli: bool = False
 
     @model_validator(mode="after")
     def _shuffled_is_explicit(self) -> CVSpec:
@@ -83,6 +84,17 @@ class CVSpec(_Strict):
                 "set cv.allow_shuffled=true to run them anyway (outputs are labelled 'shuffled')"
             )
         return self
+
+
+class StatsSpec(_Strict):
+    """Significance and uncertainty reported beside every score (resampling units are the CV groups)."""
+
+    n_boot: int = Field(1000, ge=0)
+    n_perm: int = Field(1000, ge=0)
+    ci: float = Field(0.95, gt=0, lt=1)
+    fdr_alpha: float = Field(0.05, gt=0, lt=1)
+    seed: int = 0
+    save_predictions: bool = True
 
 
 class ScoreConfig(_Strict):
@@ -100,6 +112,7 @@ class ScoreConfig(_Strict):
     features: FeatureSpec = Field(default_factory=FeatureSpec)
     encoder: EncoderSpec = Field(default_factory=EncoderSpec)
     cv: CVSpec = Field(default_factory=CVSpec)
+    stats: StatsSpec = Field(default_factory=StatsSpec)
 
     @field_validator("datasets", mode="before")
     @classmethod

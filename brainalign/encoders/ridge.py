@@ -134,7 +134,9 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             raise ValueError(f"X must have {self.n_features_in_} features, got shape {X.shape}")
         if self.standardize:
             X = (X - self.x_mean_) / self.x_scale_
-        P = X @ self.coef_ + self.intercept_
+        import torch  # products in torch: numpy's BLAS threads and torch's contend when interleaved
+
+        P = (torch.from_numpy(X) @ torch.from_numpy(self.coef_.astype(np.float64)) + torch.from_numpy(self.intercept_.astype(np.float64))).numpy()
         return P[:, 0] if self._y1d else P
 
     def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:  # type: ignore[override]

@@ -41,21 +41,12 @@ def choose_solver(n_train: int, n_features: int, solver: str = "auto") -> str:
 
 
 def _eigh(gram, dtype):
-    """Eigendecomposition of a symmetric float64 ``gram`` in the working ``dtype``.
-
-    float32 runs torch's eigh; float64 on the CPU runs LAPACK's MRRR driver through scipy (several times
-    faster than torch's float64 CPU path). Eigenvalues are returned as float64, clipped at 0.
-    """
+    """Eigendecomposition of a symmetric float64 ``gram`` in the working ``dtype`` (torch only: interleaving
+    scipy's BLAS threads with torch's makes both spin-wait). Eigenvalues are float64, clipped at 0."""
     import torch
 
-    if dtype == torch.float64 and gram.device.type == "cpu":
-        from scipy.linalg import eigh
-
-        lam, vec = eigh(gram.numpy(), driver="evr", check_finite=False)
-        lam, vec = torch.from_numpy(lam), torch.from_numpy(vec)
-    else:
-        lam, vec = torch.linalg.eigh(gram.to(dtype))
-    return lam.double().clamp_min(0.0), vec.to(dtype)
+    lam, vec = torch.linalg.eigh(gram.to(dtype))
+    return lam.double().clamp_min(0.0), vec
 
 
 class RidgeCVSolver:

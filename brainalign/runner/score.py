@@ -59,6 +59,7 @@ def run_score(
     from brainalign.reports.tables import best_layers, subject_means, summarize
     from brainalign.runner.datasets import load_from_spec
     from brainalign.runner.score_job import run_score_job
+    from brainalign.runner.significance import add_significance
 
     out = Path(out_dir)
     _validate_models(cfg)
@@ -76,12 +77,14 @@ def run_score(
         log.info("%d of %d jobs already done in %s; running %d", len(run.jobs_skipped), len(jobs), out, len(todo))
     for job in tqdm(todo, desc="jobs", disable=not progress):
         t0 = time.perf_counter()
-        table = run_score_job(job, cfg, datasets[job.dataset], progress=progress)
+        table, preds = run_score_job(job, cfg, datasets[job.dataset], progress=progress)
         meta = {"seconds": round(time.perf_counter() - t0, 3), "n_rows": len(table), "brainalign": __version__}
-        store.write(job.uid, job.describe(), meta, table)
+        arrays = {"predictions": preds} if cfg.stats.save_predictions else None
+        store.write(job.uid, job.describe(), meta, table, arrays)
         run.jobs_run.append(job.uid)
     scores = pd.concat([store.read(j.uid) for j in jobs], ignore_index=True)
-    summary = summarize(scores)
+    predictions = {(j.dataset, j.source, j.random_init): store.array(j.uid, "predictions") for j in jobs}
+    summary = add_significance(summarize(scores), scores, predictions, datasets, cfg)
     files = {
         "scores.csv": lambda p: scores.to_csv(p, index=False),
         "scores.parquet": lambda p: scores.to_parquet(p, index=False),

@@ -62,21 +62,59 @@ def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: b
         }
 
 
-def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool = True):
-    """Score every layer of ``job`` on ``dataset``; returns a tidy DataFrame (one row per layer x target)."""
-    import pandas as pd
-    from tqdm.auto import tqdm
+def stimulus_keys(dataset: NeuralDataset) -> list[str]:
+    """Identity of each stimulus for leakage checks: a sentence unit is its text; a word or fragment is its
+    whole context plus its position (the same word in another sentence is another stimulus; a repeated
+    sentence repeats all its words)."""
+    stim = dataset.stimuli
+    if stim.unit == "sentence":
+        return list(stim.text)
+    keys: list[str] = []
+    for a, b in stim.context_slices():
+        context = stim.separator.join(stim.text[a:b])
+        keys.extend(f"{context} {i - a}" for i in range(a, b))
+    return keys
+
+
+def outer_folds(cfg: ScoreConfig, dataset: NeuralDataset) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Outer CV folds with the leakage guards applied (group leak, duplicated stimuli across folds)."""
+    from brainalign.metrics.leakage import check_split_leakage
 
     folds = make_splits(dataset.groups, cfg.cv.n_folds, cfg.cv.kind, cfg.cv.seed)
     if cfg.cv.kind != "shuffled":
         check_no_group_leak(dataset.groups, folds)
+    check_split_leakage(stimulus_keys(dataset), folds, allow=cfg.cv.allow_duplicate_stimuli)
+    return folds
+
+
+def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool = True):
+    """Score every layer of ``job`` on ``dataset``.
+
+    Returns:
+        ``(table, predictions)``: a tidy DataFrame (one row per layer x target, with the per-target
+        group-permutation p-value ``p_perm``) and the out-of-fold predictions ``(n_layers, n_stimuli, n_targets)``
+        float32.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from brainalign.metrics.stats import permutation_test
+
+    folds = outer_folds(cfg, dataset)
     factory = make_encoder_factory(cfg.encoder)
     Y = dataset.responses
-    frames = []
+    perm_groups = None if cfg.cv.kind == "shuffled" else dataset.groups
+    frames, preds = [], []
     layers = _layers(job, cfg, dataset, progress)
     for layer in tqdm(layers, desc=f"{job.source}{' (random)' if job.random_init else ''}", disable=not progress, leave=False):
         pred, alphas = cross_val_predict(factory, layer["X"], Y, folds, groups=dataset.groups)
         r = pearson_r(Y, pred)
+        p_perm = (
+            permutation_test(Y, pred, groups=perm_groups, n_perm=cfg.stats.n_perm, seed=cfg.stats.seed).p
+            if cfg.stats.n_perm
+            else np.full(r.shape, np.nan)
+        )
+        preds.append(pred.astype(np.float32))
         frame = pd.DataFrame(
             {
                 "model": job.source,
@@ -89,6 +127,8 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
                 "subject": dataset.subjects,
                 "target": dataset.target_ids,
                 "r": r,
+                "p_perm": p_perm,
+                "pred_index": len(preds) - 1,
                 "alpha": np.exp(np.log(np.stack(alphas)).mean(0)),
                 "split": cfg.cv.kind,
                 "n_folds": cfg.cv.n_folds,
@@ -100,4 +140,4 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
             frame["ceiling"] = dataset.ceiling
             frame["r_ceiled"] = r / dataset.ceiling
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), np.stack(preds)
