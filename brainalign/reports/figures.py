@@ -11,6 +11,13 @@ import pandas as pd
 from brainalign.cache import atomic
 
 
+def format_p(p: float) -> str:
+    """``p = 0.012``; at the smallest value a permutation test can give, ``p ≤ 0.001``."""
+    if not np.isfinite(p):
+        return "p = n/a"
+    return f"p ≤ {p:.2g}" if p < 0.0011 else f"p = {p:.2g}"
+
+
 def _band(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """CI band: bootstrap CI when present, else +- SEM over subjects."""
     if "r_ci_low" in d and d["r_ci_low"].notna().all():
@@ -53,14 +60,14 @@ def plot_layer_profile(summary: pd.DataFrame, dataset: str, path: str | Path) ->
             b = d.loc[d["r_mean"].idxmax()]
             axes[1, 0].plot([b["depth_frac"]], [b["vs_random_diff"]], "*", color=color, ms=12)
             notes.append(f"{name}, best layer {b['layer']}: Δr vs random init = {b['vs_random_diff']:+.3f} "
-                         f"[{b['vs_random_ci_low']:+.3f}, {b['vs_random_ci_high']:+.3f}], p = {b['vs_random_p']:.3g}")
+                         f"[{b['vs_random_ci_low']:+.3f}, {b['vs_random_ci_high']:+.3f}], {format_p(b['vs_random_p'])}")
     grays = ["0.2", "0.45", "0.65", "0.8"]
     for j, (_, row) in enumerate(data[data["kind"] == "baseline"].iterrows()):
         ax.axhline(row["r_mean"], color=grays[j % len(grays)], lw=1.2, ls=":", label=row["model"])
     split = ", ".join(sorted(set(data["split"])))
     band = f"{100 * 0.95:.0f}% bootstrap CI over CV groups" if "r_ci_low" in data and data["r_ci_low"].notna().any() else "± SEM over subjects"
     ax.set_ylabel("Pearson r (mean over subjects)")
-    ax.set_title(f"{dataset}: layer profile ({split} CV; bands: {band})")
+    ax.set_title(f"{dataset}: layer profile, {split} CV\nbands: {band}", fontsize=10)
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlim(-0.02, 1.02)
     if np.isfinite(data["r_mean"]).any():

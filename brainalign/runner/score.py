@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from brainalign import __version__
 from brainalign.cache import atomic
 from brainalign.cache.results import ResultStore
@@ -67,6 +69,9 @@ def run_score(
     datasets = {s.name: given[s.name] if s.name in given else load_from_spec(s) for s in cfg.datasets}  # fail fast
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / "config.json", {"brainalign": __version__, **cfg.model_dump(mode="json")})
+    for name, ds in datasets.items():  # responses beside the results, so `brainalign compare` is self-contained
+        with atomic.writing(out / "datasets" / f"{name}.npz", suffix=".npz") as tmp:
+            np.savez(tmp, responses=ds.responses, groups=ds.groups.astype(str), subjects=ds.subjects)
     store = ResultStore(out / "jobs")
     run = ScoreRun(out_dir=out)
     jobs = plan_jobs(cfg)
@@ -91,6 +96,9 @@ def run_score(
         "subjects.csv": lambda p: subject_means(scores).to_csv(p, index=False),
         "summary.csv": lambda p: summary.to_csv(p, index=False),
         "best_layers.csv": lambda p: best_layers(summary).to_csv(p, index=False),
+        "jobs.csv": lambda p: pd.DataFrame(
+            [{"dataset": j.dataset, "model": j.source, "random_init": j.random_init, "uid": j.uid} for j in jobs]
+        ).to_csv(p, index=False),
     }
     for name, write in files.items():
         with atomic.writing(out / name, suffix=Path(name).suffix) as tmp:
