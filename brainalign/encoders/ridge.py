@@ -43,7 +43,8 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         dtype: ``"float32"`` or ``"float64"`` for the target-sized products.
         chunk_targets: targets processed at once (bounds memory); ``None`` for all.
         solver: ``"auto"`` (primal when features < samples, else dual), ``"primal"`` or ``"dual"``.
-        alpha_batch: alphas per batched validation product (memory ~ alpha_batch x n_val x chunk_targets).
+        alpha_batch: most alphas per batched validation product; lowered automatically so one product holds
+            at most ``2**26`` values (256 MB in float32).
 
     Fitted attributes: ``best_alphas_`` (n_targets,), ``coef_`` (n_features, n_targets),
     ``intercept_`` (n_targets,), ``cv_scores_`` (n_alphas, n_targets): mean over folds of -MSE.
@@ -112,7 +113,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         self.cv_scores_ = np.empty((len(alphas), n_t), dtype=np.float64)
         for a in range(0, n_t, step):
             b = min(a + step, n_t)
-            Yc = torch.as_tensor(np.ascontiguousarray(Y[:, a:b], dtype=np.float64), device=dev).to(dt)
+            Yc = torch.as_tensor(np.ascontiguousarray(Y[:, a:b], dtype=np.dtype(self.dtype)), device=dev)
             XtY = solver.cross(Yc)
             scores = solver.cv_scores(Yc, XtY)
             idx = select_alphas(scores, solver.alphas64)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 Fold = tuple[np.ndarray, np.ndarray]
+MAX_BATCH_VALUES = 2**26  # one batched validation product holds at most this many values
 
 
 @dataclass
@@ -132,8 +133,9 @@ class RidgeCVSolver:
             D = (1.0 / (f.lam[None, :] + self.alphas64[:, None])).to(self.dtype)  # (n_alphas, k)
             cross = D @ ((f.A.T @ Yva) * B)  # (n_alphas, v)
             sq = (Yva * Yva).sum(0)
-            for s in range(0, D.shape[0], self.alpha_batch):
-                Db = D[s : s + self.alpha_batch]
+            step = max(1, min(self.alpha_batch, MAX_BATCH_VALUES // max(1, n_va * Y.shape[1])))
+            for s in range(0, D.shape[0], step):
+                Db = D[s : s + step]
                 P = ((f.A[None] * Db[:, None, :]).reshape(-1, f.A.shape[1]) @ B).reshape(Db.shape[0], n_va, -1)
                 quad = P.square_().sum(1)
                 mse = (sq[None] - 2.0 * cross[s : s + Db.shape[0]] + quad).double() / n_va
