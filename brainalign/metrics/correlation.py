@@ -29,3 +29,14 @@ def pearson_r(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
     return np.clip(r, -1.0, 1.0)
+
+
+def r2_per_target(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Coefficient of determination per column ``(n_targets,)``: ``1 - SSE / SST`` (can be negative)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"shape mismatch: responses {y_true.shape} vs predictions {y_pred.shape}")
+    sst = ((y_true - y_true.mean(0)) ** 2).sum(0)
+    sse = ((y_true - y_pred) ** 2).sum(0)
+    return 1.0 - sse / np.where(sst > 0, sst, np.nan)
