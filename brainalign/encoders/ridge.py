@@ -31,6 +31,22 @@ def _inner_folds(n: int, cv: int, groups: np.ndarray | None) -> list[tuple[np.nd
     return list(KFold(cv, shuffle=False).split(np.zeros(n)))
 
 
+def read_columns(Y: Any, a: int, b: int, dtype: np.dtype) -> np.ndarray:
+    """Columns ``a:b`` of ``Y`` as a contiguous ``dtype`` array.
+
+    A ``np.memmap`` is mapped afresh for each chunk and unmapped after the copy, so pages of earlier chunks do
+    not stay resident in this process (a long-lived mapping keeps every touched page in its RSS).
+    """
+    if isinstance(Y, np.memmap) and getattr(Y, "filename", None):
+        order = "F" if Y.flags.f_contiguous and not Y.flags.c_contiguous else "C"
+        view = np.memmap(Y.filename, dtype=Y.dtype, mode="r", offset=Y.offset, shape=Y.shape, order=order)
+        try:
+            return np.array(view[:, a:b], dtype=dtype, order="C", copy=True)
+        finally:
+            view._mmap.close()  # type: ignore[attr-defined]
+    return np.ascontiguousarray(Y[:, a:b], dtype=dtype)
+
+
 class RidgeEncoder(RegressorMixin, BaseEstimator):
     """Multi-target ridge with per-target alpha from inner CV.
 
@@ -113,7 +129,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         self.cv_scores_ = np.empty((len(alphas), n_t), dtype=np.float64)
         for a in range(0, n_t, step):
             b = min(a + step, n_t)
-            Yc = torch.as_tensor(np.ascontiguousarray(Y[:, a:b], dtype=np.dtype(self.dtype)), device=dev)
+            Yc = torch.as_tensor(read_columns(Y, a, b, np.dtype(self.dtype)), device=dev)
             XtY = solver.cross(Yc)
             scores = solver.cv_scores(Yc, XtY)
             idx = select_alphas(scores, solver.alphas64)
