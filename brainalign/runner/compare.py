@@ -22,6 +22,8 @@ from brainalign.errors import ConfigError, DataError
 from brainalign.metrics.grouped_r import bootstrap_scores, group_codes, swap_test
 from brainalign.metrics.stats import wilcoxon_subjects
 
+MIN_MODELS_FOR_P = 5  # correlations across fewer models are reported without p-values
+
 
 @dataclass
 class CompareRun:
@@ -122,14 +124,18 @@ def run_compare(
                 "diff": diff, "ci_low": lo, "ci_high": hi, "p_perm": p,
                 "wilcoxon_p": w.p, "n_subjects": n_s, "note": w.note,
             })
-    pairs_df = pd.DataFrame(pair_rows)
+    pairs_df = pd.DataFrame(pair_rows, columns=[
+        "dataset", "base", "other", "base_layer", "other_layer", "base_r", "other_r", "diff", "ci_low", "ci_high",
+        "p_perm", "wilcoxon_p", "n_subjects", "note"])
     props = model_properties(models) if properties is None else properties
     merged = best.merge(props, on="model", how="inner")
     prop_rows = []
     from scipy.stats import pearsonr, spearmanr
 
     for ds, d in merged.groupby("dataset", sort=False):
-        for prop in [c for c in props.columns if c != "model" and pd.api.types.is_numeric_dtype(props[c])]:
+        numeric = [c for c in props.columns if c != "model" and pd.api.types.is_numeric_dtype(props[c])
+                   and not pd.api.types.is_bool_dtype(props[c])]
+        for prop in numeric:
             x = d[prop].astype(float).to_numpy()
             with np.errstate(divide="ignore"):
                 x = np.log10(x) if prop == "n_params" else x
@@ -138,11 +144,13 @@ def run_compare(
                 continue
             pr, pp = pearsonr(x[ok], d["r_mean"].to_numpy()[ok])
             sr, sp = spearmanr(x[ok], d["r_mean"].to_numpy()[ok])
+            few = ok.sum() < MIN_MODELS_FOR_P
             prop_rows.append({"dataset": ds, "property": "log10(n_params)" if prop == "n_params" else prop,
-                              "n_models": int(ok.sum()), "pearson_r": pr, "pearson_p": pp,
-                              "spearman_r": sr, "spearman_p": sp})
+                              "n_models": int(ok.sum()), "pearson_r": pr, "pearson_p": np.nan if few else pp,
+                              "spearman_r": sr, "spearman_p": np.nan if few else sp,
+                              "note": f"p not reported for fewer than {MIN_MODELS_FOR_P} models" if few else ""})
     props_df = pd.DataFrame(prop_rows, columns=["dataset", "property", "n_models", "pearson_r", "pearson_p",
-                                                "spearman_r", "spearman_p"])
+                                                "spearman_r", "spearman_p", "note"])
     run = CompareRun(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, df in (("pairs.csv", pairs_df), ("properties.csv", props_df), ("best_layers_with_properties.csv", merged)):
