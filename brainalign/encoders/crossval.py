@@ -29,8 +29,9 @@ def cross_val_predict(
         ``(predictions (n_samples, n_targets), [best_alphas per fold])``.
     """
     X = np.asarray(X)
-    Y = np.asarray(Y)
-    pred = np.full(Y.shape, np.nan, dtype=np.float64)
+    if not type(Y).__module__.startswith("torch"):  # a torch tensor stays where it is (e.g. on the GPU)
+        Y = np.asarray(Y)
+    pred = np.full(tuple(Y.shape), np.nan, dtype=np.float64)
     alphas: list[np.ndarray] = []
     for tr, te in folds:
         enc = make_encoder()

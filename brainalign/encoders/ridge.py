@@ -37,6 +37,8 @@ def read_columns(Y: Any, a: int, b: int, dtype: np.dtype) -> np.ndarray:
     A ``np.memmap`` is mapped afresh for each chunk and unmapped after the copy, so pages of earlier chunks do
     not stay resident in this process (a long-lived mapping keeps every touched page in its RSS).
     """
+    if type(Y).__module__.startswith("torch"):
+        return Y[:, a:b]
     if isinstance(Y, np.memmap) and getattr(Y, "filename", None):
         order = "F" if Y.flags.f_contiguous and not Y.flags.c_contiguous else "C"
         view = np.memmap(Y.filename, dtype=Y.dtype, mode="r", offset=Y.offset, shape=Y.shape, order=order)
@@ -97,14 +99,15 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         """Fit on ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_targets).
 
         ``Y`` may be any array supporting ``Y[:, a:b]`` (numpy, ``np.memmap``, zarr): it is read in
-        chunks of ``chunk_targets`` columns.
+        chunks of ``chunk_targets`` columns. A torch tensor is used in place (no copy when it already has the
+        working dtype and device), so a layer sweep can keep the responses on the GPU across layers.
         """
         import torch
 
         X = np.asarray(X, dtype=np.float64)
         y1d = getattr(Y, "ndim", 2) == 1
         if y1d:
-            Y = np.asarray(Y)[:, None]
+            Y = Y[:, None]
         if X.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise ValueError(f"X {X.shape} and Y {tuple(Y.shape)} must be 2-D with the same number of rows")
         if self.standardize:
@@ -129,7 +132,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         self.cv_scores_ = np.empty((len(alphas), n_t), dtype=np.float64)
         for a in range(0, n_t, step):
             b = min(a + step, n_t)
-            Yc = torch.as_tensor(read_columns(Y, a, b, np.dtype(self.dtype)), device=dev)
+            Yc = torch.as_tensor(read_columns(Y, a, b, np.dtype(self.dtype)), device=dev, dtype=dt)
             XtY = solver.cross(Yc)
             scores = solver.cv_scores(Yc, XtY)
             idx = select_alphas(scores, solver.alphas64)

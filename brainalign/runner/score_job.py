@@ -28,6 +28,17 @@ def make_encoder_factory(spec: EncoderSpec):
     )
 
 
+def responses_for_fitting(spec: EncoderSpec, Y: np.ndarray):
+    """Responses converted once per job for our ridge engine (working dtype, on its device) and reused by every
+    layer and fold; other engines get the numpy array."""
+    if spec.kind != "ridge":
+        return Y
+    import torch
+
+    device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.as_tensor(Y, dtype=getattr(torch, spec.dtype), device=device)
+
+
 def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool) -> Iterator[dict[str, Any]]:
     """Yield ``{"layer", "layer_index", "depth_frac", "X", "revision"}`` per selected layer."""
     if job.is_baseline:
@@ -103,11 +114,12 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
     folds = outer_folds(cfg, dataset)
     factory = make_encoder_factory(cfg.encoder)
     Y = dataset.responses
+    Y_fit = responses_for_fitting(cfg.encoder, Y)
     perm_groups = None if cfg.cv.kind == "shuffled" else dataset.groups
     frames, preds = [], []
     layers = _layers(job, cfg, dataset, progress)
     for layer in tqdm(layers, desc=f"{job.source}{' (random)' if job.random_init else ''}", disable=not progress, leave=False):
-        pred, alphas = cross_val_predict(factory, layer["X"], Y, folds, groups=dataset.groups)
+        pred, alphas = cross_val_predict(factory, layer["X"], Y_fit, folds, groups=dataset.groups)
         r = pearson_r(Y, pred)
         p_perm = (
             permutation_test(Y, pred, groups=perm_groups, n_perm=cfg.stats.n_perm, seed=cfg.stats.seed).p

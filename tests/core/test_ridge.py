@@ -134,3 +134,13 @@ def test_explicit_fold_list_is_used():
     folds = [(np.arange(50, 100), np.arange(50)), (np.arange(50), np.arange(50, 100))]
     enc = RidgeEncoder(cv=folds).fit(X, Y)
     assert enc.cv_scores_.shape == (15, Y.shape[1])
+
+
+def test_torch_responses_give_same_fit():
+    import torch
+
+    X, Y = _problem()
+    a = RidgeEncoder(dtype="float64").fit(X, Y)
+    b = RidgeEncoder(dtype="float64").fit(X, torch.as_tensor(Y))
+    np.testing.assert_array_equal(a.best_alphas_, b.best_alphas_)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-12)
