@@ -9,10 +9,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from brainalign.encoders.ridge import _inner_folds
-from brainalign.metrics.correlation import pearson_r
+from brainalign.encoders.scaling import StandardizeMixin
 
 
-class BandedRidgeEncoder(RegressorMixin, BaseEstimator):
+class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     """Ridge over concatenated feature spaces, each with its own learned scaling per target.
 
     Args:
@@ -59,11 +59,7 @@ class BandedRidgeEncoder(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         labels = self._labels(X.shape[1])
-        if self.standardize:
-            self.x_mean_ = X.mean(0)
-            sd = X.std(0)
-            self.x_scale_ = np.where(sd > 0, sd, 1.0)
-            X = (X - self.x_mean_) / self.x_scale_
+        X = self._fit_scaling(X)
         folds = _inner_folds(X.shape[0], self.cv, None if groups is None else np.asarray(groups))
         params = {"alphas": np.asarray(self.alphas), "n_iter": self.n_iter, "progress_bar": False}
         self.model_ = GroupRidgeCV(groups=labels, solver_params=params, fit_intercept=True, cv=folds,
@@ -74,10 +70,4 @@ class BandedRidgeEncoder(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if self.standardize:
-            X = (X - self.x_mean_) / self.x_scale_
-        return np.asarray(self.model_.predict(X), dtype=np.float64)
-
-    def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        return pearson_r(np.asarray(Y), self.predict(X))
+        return np.asarray(self.model_.predict(self._scale(X)), dtype=np.float64)

@@ -8,10 +8,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from brainalign.encoders.ridge import _inner_folds
-from brainalign.metrics.correlation import pearson_r
+from brainalign.encoders.scaling import StandardizeMixin
 
 
-class HimalayaRidgeEncoder(RegressorMixin, BaseEstimator):
+class HimalayaRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     """Per-target-alpha ridge solved by himalaya (numpy or torch backend), same folds as ours."""
 
     def __init__(
@@ -33,21 +33,11 @@ class HimalayaRidgeEncoder(RegressorMixin, BaseEstimator):
         set_backend(self.backend, on_error="raise")
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
-        if self.standardize:
-            self.x_mean_ = X.mean(0)
-            sd = X.std(0)
-            self.x_scale_ = np.where(sd > 0, sd, 1.0)
-            X = (X - self.x_mean_) / self.x_scale_
+        X = self._fit_scaling(X)
         folds = _inner_folds(X.shape[0], self.cv, None if groups is None else np.asarray(groups))
         self.model_ = RidgeCV(alphas=np.asarray(self.alphas), cv=folds, fit_intercept=True).fit(X, Y)
         self.best_alphas_ = np.asarray(self.model_.best_alphas_, dtype=np.float64)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if self.standardize:
-            X = (X - self.x_mean_) / self.x_scale_
-        return np.asarray(self.model_.predict(X), dtype=np.float64)
-
-    def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        return pearson_r(np.asarray(Y), self.predict(X))
+        return np.asarray(self.model_.predict(self._scale(X)), dtype=np.float64)

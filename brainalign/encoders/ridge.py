@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from brainalign.encoders.ridge_solver import RidgeCVSolver, select_alphas
-from brainalign.metrics.correlation import pearson_r
+from brainalign.encoders.scaling import StandardizeMixin
 
 
 def _inner_folds(n: int, cv: int, groups: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -49,7 +49,7 @@ def read_columns(Y: Any, a: int, b: int, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(Y[:, a:b], dtype=dtype)
 
 
-class RidgeEncoder(RegressorMixin, BaseEstimator):
+class RidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     """Multi-target ridge with per-target alpha from inner CV.
 
     Args:
@@ -110,11 +110,7 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
             Y = Y[:, None]
         if X.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise ValueError(f"X {X.shape} and Y {tuple(Y.shape)} must be 2-D with the same number of rows")
-        if self.standardize:
-            self.x_mean_ = X.mean(0)
-            sd = X.std(0)
-            self.x_scale_ = np.where(sd > 0, sd, 1.0)
-            X = (X - self.x_mean_) / self.x_scale_
+        X = self._fit_scaling(X)
         alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
         folds = (
             list(self.cv)
@@ -152,13 +148,9 @@ class RidgeEncoder(RegressorMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} features, got shape {X.shape}")
-        if self.standardize:
-            X = (X - self.x_mean_) / self.x_scale_
+        X = self._scale(X)
         import torch  # products in torch: numpy's BLAS threads and torch's contend when interleaved
 
         P = (torch.from_numpy(X) @ torch.from_numpy(self.coef_.astype(np.float64)) + torch.from_numpy(self.intercept_.astype(np.float64))).numpy()
         return P[:, 0] if self._y1d else P
 
-    def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:  # type: ignore[override]
-        """Pearson r per target ``(n_targets,)``."""
-        return pearson_r(np.asarray(Y), self.predict(X))
