@@ -113,6 +113,7 @@ class ScoreConfig(_Strict):
     encoder: EncoderSpec = Field(default_factory=EncoderSpec)
     cv: CVSpec = Field(default_factory=CVSpec)
     stats: StatsSpec = Field(default_factory=StatsSpec)
+    ceiling: Literal["none", "inter_subject"] = "none"
 
     @field_validator("datasets", mode="before")
     @classmethod

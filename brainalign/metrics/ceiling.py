@@ -180,10 +180,21 @@ def ridge_predict(
     return ((X_test - mx) / sx) @ coef + my
 
 
-def _cv_score(X: np.ndarray, Y: np.ndarray, predict_fn: PredictFn, n_folds: int) -> np.ndarray:
-    """Pearson r per target of contiguous-block cross-validated predictions of ``Y`` from ``X``."""
+def _block_folds(n: int, n_folds: int, groups: np.ndarray | None) -> list[np.ndarray]:
+    """Test index sets: contiguous blocks of stimuli, or of whole groups in order of first appearance."""
+    if groups is None:
+        return np.array_split(np.arange(n), n_folds)
+    _, first, codes = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    blocks = np.array_split(np.arange(first.size), n_folds)
+    return [np.flatnonzero(np.isin(rank[codes], b)) for b in blocks if b.size]
+
+
+def _cv_score(X: np.ndarray, Y: np.ndarray, predict_fn: PredictFn, folds: list[np.ndarray]) -> np.ndarray:
+    """Pearson r per target of cross-validated predictions of ``Y`` from ``X`` over the given test folds."""
     pred = np.empty_like(Y)
-    for test in np.array_split(np.arange(X.shape[0]), n_folds):
+    for test in folds:
         train = np.setdiff1d(np.arange(X.shape[0]), test)
         pred[test] = predict_fn(X[train], Y[train], X[test])
     return pearson_r(Y, pred)
@@ -217,6 +228,7 @@ def inter_subject_ceiling(
     n_subsamples: int = 5,
     n_folds: int = 5,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> InterSubjectCeiling:
     """Brain-Score-style ceiling: how well pooled other subjects predict a held-out subject.
 
@@ -233,10 +245,11 @@ def inter_subject_ceiling(
         n_subsamples: subsets drawn per ``k``.
         n_folds: cross-validation folds over stimuli.
         seed: random seed for the subsets.
+        groups: ``(n_stimuli,)`` CV groups (sentences, passages...); folds then keep whole groups together.
 
     Returns:
-        ``InterSubjectCeiling``; ``extrapolated`` is NaN when fewer than 3 subject counts exist or the
-        fit fails.
+        ``InterSubjectCeiling``; ``extrapolated`` is NaN when fewer than 3 subject counts exist, the
+        fit fails, or the asymptote runs to r = 1 (scores still rising linearly with k).
     """
     from scipy.optimize import curve_fit
 
@@ -251,6 +264,7 @@ def inter_subject_ceiling(
     predict_fn = predict_fn or ridge_predict
     rng = np.random.default_rng(seed)
     ks = np.arange(2, n_sub + 1)
+    folds = _block_folds(Y.shape[0], n_folds, groups)
     medians = np.empty(ks.size)
     per_target = np.zeros(Y.shape[1])
     counts = np.zeros(Y.shape[1])
@@ -264,7 +278,7 @@ def inter_subject_ceiling(
             for target in subset:
                 is_target = subjects == ids[target]
                 pool = np.isin(subjects, ids[[s for s in subset if s != target]])
-                r = _cv_score(Y[:, pool], Y[:, is_target], predict_fn, n_folds)
+                r = _cv_score(Y[:, pool], Y[:, is_target], predict_fn, folds)
                 scores.append(r)
                 if k == n_sub:
                     per_target[is_target] += r
@@ -275,9 +289,11 @@ def inter_subject_ceiling(
         try:
             (v0, tau), _ = curve_fit(
                 _saturating, ks.astype(float), medians, p0=(max(medians.max(), 1e-3), 1.0),
-                bounds=([-1.0, 1e-6], [np.inf, np.inf]), maxfev=10000,
+                bounds=([-1.0, 1e-6], [1.0, np.inf]), maxfev=10000,
             )
         except (RuntimeError, ValueError):
+            v0 = tau = np.nan
+        if np.isfinite(v0) and v0 > 0.999:  # pinned at r = 1: the curve has not started to saturate
             v0 = tau = np.nan
     with np.errstate(invalid="ignore"):
         per_target = per_target / counts

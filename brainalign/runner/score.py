@@ -90,6 +90,10 @@ def run_score(
     scores = pd.concat([store.read(j.uid) for j in jobs], ignore_index=True)
     predictions = {(j.dataset, j.source, j.random_init): store.array(j.uid, "predictions") for j in jobs}
     summary = add_significance(summarize(scores), scores, predictions, datasets, cfg)
+    if cfg.ceiling == "inter_subject":
+        from brainalign.runner.ceilings import add_ceilings, dataset_ceiling
+
+        summary = add_ceilings(summary, {n: dataset_ceiling(d, out / "ceilings", cfg.seed) for n, d in datasets.items()})
     files = {
         "scores.csv": lambda p: scores.to_csv(p, index=False),
         "scores.parquet": lambda p: scores.to_parquet(p, index=False),

@@ -105,3 +105,19 @@ def test_himalaya_engine_gives_same_scores(tmp_path):
     a = pd.read_csv(tmp_path / "ours/scores.csv")["r"].to_numpy()
     b = pd.read_csv(tmp_path / "him/scores.csv")["r"].to_numpy()
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_inter_subject_ceiling_normalises_summary(tmp_path):
+    rng = np.random.default_rng(3)
+    words = ["a", "dog", "house", "elephant", "ran", "quickly", "to", "the", "extraordinary", "mat"]
+    stim = StimulusSet.from_sentences("ceil", [" ".join(rng.choice(words, size=6)) for _ in range(40)])
+    shared = rng.standard_normal(len(stim))
+    y = shared[:, None] + 0.8 * rng.standard_normal((len(stim), 9))  # three subjects share one signal
+    ds = NeuralDataset("ceil", stim, y, subjects=np.repeat(["A", "B", "C"], 3), target_ids=[f"t{i}" for i in range(9)],
+                       groups=stim.context_id)
+    run_score(_cfg(datasets=["ceil"], ceiling="inter_subject"), tmp_path, progress=False, datasets={"ceil": ds})
+    summ = pd.read_csv(tmp_path / "summary.csv")
+    assert summ["ceiling"].iloc[0] > 0.5  # shared signal: other subjects predict each subject well
+    np.testing.assert_allclose(summ["r_ceiled"], summ["r_mean"] / summ["ceiling"])
+    assert "predicted from all other subjects" in summ["ceiling_convention"].iloc[0]
+    assert (tmp_path / "ceilings" / "ceil.json").is_file()
