@@ -25,16 +25,18 @@ def score(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (re-runs resume here).")],
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. --set encoder.alphas=[1,10]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    executor: Annotated[str, typer.Option(help="inprocess (default) or ray.")] = "inprocess",
 ) -> None:
     """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         from brainalign.config import load_score_config
+        from brainalign.runner.executors import get_executor
         from brainalign.runner.report_text import best_layer_text
         from brainalign.runner.score import run_score
 
         cfg = load_score_config(config, set_ or [])
-        run = run_score(cfg, out, progress=not quiet)
+        run = run_score(cfg, out, progress=not quiet, executor=get_executor(executor))
     except BrainAlignError as exc:
         _fail(exc)
     typer.echo(best_layer_text(run.out_dir))

@@ -8,7 +8,6 @@ Outputs in ``out_dir``: ``config.json`` (resolved), ``jobs/<uid>/`` (one per fin
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from brainalign.cache import atomic
 from brainalign.cache.results import ResultStore
 from brainalign.config import ScoreConfig
 from brainalign.data.dataset import NeuralDataset
+from brainalign.runner.executors import Executor, InProcessExecutor
 from brainalign.runner.jobs import ScoreJob, plan_jobs
 
 log = logging.getLogger(__name__)
@@ -48,19 +48,19 @@ def run_score(
     out_dir: str | Path,
     progress: bool = True,
     datasets: dict[str, NeuralDataset] | None = None,
+    executor: Executor | None = None,
 ) -> ScoreRun:
     """Run (or resume) a score sweep and write its tables and figures.
 
     ``datasets`` maps config dataset names to already-loaded datasets (e.g. built with
     ``brainalign.data.loaders.arrays.from_arrays``); other names are loaded from the catalog or table.
+    ``executor`` runs the missing jobs (default: in this process, see :mod:`brainalign.runner.executors`).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     from brainalign.reports.figures import plot_layer_profile
     from brainalign.reports.tables import best_layers, subject_means, summarize
     from brainalign.runner.datasets import load_from_spec
-    from brainalign.runner.score_job import run_score_job
     from brainalign.runner.significance import add_significance
 
     out = Path(out_dir)
@@ -80,13 +80,8 @@ def run_score(
         (run.jobs_skipped if store.has(job.uid) else todo).append(job)
     if run.jobs_skipped:
         log.info("%d of %d jobs already done in %s; running %d", len(run.jobs_skipped), len(jobs), out, len(todo))
-    for job in tqdm(todo, desc="jobs", disable=not progress):
-        t0 = time.perf_counter()
-        table, preds = run_score_job(job, cfg, datasets[job.dataset], progress=progress)
-        meta = {"seconds": round(time.perf_counter() - t0, 3), "n_rows": len(table), "brainalign": __version__}
-        arrays = {"predictions": preds} if cfg.stats.save_predictions else None
-        store.write(job.uid, job.describe(), meta, table, arrays)
-        run.jobs_run.append(job.uid)
+    (executor or InProcessExecutor()).run(todo, cfg, datasets, store.root, progress=progress)
+    run.jobs_run = [j.uid for j in todo]
     scores = pd.concat([store.read(j.uid) for j in jobs], ignore_index=True)
     predictions = {(j.dataset, j.source, j.random_init): store.array(j.uid, "predictions") for j in jobs}
     summary = add_significance(summarize(scores), scores, predictions, datasets, cfg)
