@@ -62,7 +62,7 @@ class RidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         chunk_targets: targets processed at once (bounds memory); ``None`` for all.
         solver: ``"auto"`` (primal when features < samples, else dual), ``"primal"`` or ``"dual"``.
         alpha_batch: most alphas per batched validation product; lowered automatically so one product holds
-            at most ``2**26`` values (256 MB in float32).
+            at most ``2**25`` values (128 MB in float32).
 
     Fitted attributes: ``best_alphas_`` (n_targets,), ``coef_`` (n_features, n_targets),
     ``intercept_`` (n_targets,), ``cv_scores_`` (n_alphas, n_targets): mean over folds of -MSE.

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 Fold = tuple[np.ndarray, np.ndarray]
-MAX_BATCH_VALUES = 2**26  # one batched validation product holds at most this many values
+MAX_BATCH_VALUES = 2**25  # one batched validation product holds at most this many values (128 MB float32)
 
 
 @dataclass
