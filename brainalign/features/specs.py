@@ -38,6 +38,8 @@ class ModelEntry(BaseModel):
         instruct: instruction-tuned.
         base: name of the base model of an instruct model (paired comparisons).
         max_context_tokens: most tokens one forward pass may hold (longer contexts use sliding windows).
+        properties: any further numeric model properties (training tokens, layers, ...) that
+            ``brainalign compare`` correlates with alignment.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,6 +57,7 @@ class ModelEntry(BaseModel):
     instruct: bool = False
     base: str | None = None
     max_context_tokens: int = Field(gt=0)
+    properties: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> ModelEntry:

@@ -40,13 +40,15 @@ def default_pairs(models: list[str]) -> list[tuple[str, str]]:
 
 
 def model_properties(models: list[str]) -> pd.DataFrame:
-    """Registry properties of each model (``n_params``, ``instruct``, ``family``); unknown models are skipped."""
+    """Registry properties of each model: ``n_params``, ``instruct``, ``family`` and every entry of its
+    ``properties`` mapping; unknown models are skipped."""
     from brainalign.features.specs import load_model_entries
 
     entries = load_model_entries()
     rows = [{"model": m, "n_params": entries[m].n_params, "instruct": entries[m].instruct,
-             "family": entries[m].family} for m in models if m in entries]
-    return pd.DataFrame(rows, columns=["model", "n_params", "instruct", "family"])
+             "family": entries[m].family, **entries[m].properties} for m in models if m in entries]
+    return pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(
+        ["model", "n_params", "instruct", "family", *(k for r in rows for k in r)])))
 
 
 def _load_run(scores_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

@@ -69,6 +69,9 @@ def run_score(
     datasets = {s.name: given[s.name] if s.name in given else load_from_spec(s) for s in cfg.datasets}  # fail fast
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / "config.json", {"brainalign": __version__, **cfg.model_dump(mode="json")})
+    from brainalign.runner.data_report import data_report
+
+    atomic.write_json(out / "data_report.json", {name: data_report(ds) for name, ds in datasets.items()})
     for name, ds in datasets.items():  # responses beside the results, so `brainalign compare` is self-contained
         with atomic.writing(out / "datasets" / f"{name}.npz", suffix=".npz") as tmp:
             np.savez(tmp, responses=ds.responses, groups=ds.groups.astype(str), subjects=ds.subjects)

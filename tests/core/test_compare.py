@@ -28,11 +28,13 @@ def _dataset(seed=0) -> NeuralDataset:
 def scored_run(tmp_path, tiny_dirs, isolated_home):
     from brainalign.testing.tiny_models import registered, tiny_entry
 
-    base = tiny_entry("gpt2", tiny_dirs["gpt2"], name="tiny-base")
+    base = tiny_entry("gpt2", tiny_dirs["gpt2"], name="tiny-base").model_copy(update={"properties": {"depth": 1.0}})
     other = tiny_entry("llama", tiny_dirs["llama"], name="tiny-instruct").model_copy(
-        update={"base": "tiny-base", "instruct": True, "n_params": 2 * base.n_params + 1})
-    with registered(base), registered(other):
-        cfg = ScoreConfig(datasets=["cmp"], models=["tiny-base", "tiny-instruct"], random_init_controls=False,
+        update={"base": "tiny-base", "instruct": True, "n_params": 2 * base.n_params + 1, "properties": {"depth": 2.0}})
+    third = tiny_entry("bert", tiny_dirs["bert"], name="tiny-third").model_copy(update={"properties": {"depth": 3.0}})
+    with registered(base), registered(other), registered(third):
+        cfg = ScoreConfig(datasets=["cmp"], models=["tiny-base", "tiny-instruct", "tiny-third"],
+                          random_init_controls=False,
                           baselines=["word_length"], stats={"n_boot": 100, "n_perm": 100})
         run_score(cfg, tmp_path / "run", progress=False, datasets={"cmp": _dataset()})
         yield tmp_path / "run"
@@ -49,6 +51,9 @@ def test_compare_writes_pairs_with_ci_and_p(scored_run):
     assert row["ci_low"] <= row["diff"] <= row["ci_high"] and 0 < row["p_perm"] <= 1
     assert row["diff"] == pytest.approx(row["other_r"] - row["base_r"], abs=1e-9)
     assert run.files["compare_cmp.png"].is_file()
+    props = pd.read_csv(run.files["properties.csv"]).set_index("property")
+    assert props.loc["depth", "n_models"] == 3  # a custom property from the model YAML is correlated
+    assert np.isnan(props.loc["depth", "pearson_p"])  # too few models for a p-value
 
 
 def test_compare_cli_rejects_bad_pairs(scored_run):

@@ -77,3 +77,8 @@ def test_leakage_guard_names_duplicate_and_override_runs(tmp_path):
                          stats={"n_boot": 50, "n_perm": 50})
     run_score(cfg_ok, tmp_path / "b", progress=False, datasets={"sig": ds})
     assert (tmp_path / "b" / "scores.csv").is_file()
+    import json
+
+    report = json.loads((tmp_path / "b" / "data_report.json").read_text())["sig"]
+    assert report["n_near_duplicate_sets"] == 5  # the 5 words of the sentence repeated 4 times
+    assert len(report["near_duplicates"][0]) == 4
