@@ -215,7 +215,9 @@ class VisionBackbone:
 
 def _submodule(root: Any, path: str) -> Any:
     try:
-        return root.get_submodule(path) if path else root
+        for part in path.split(".") if path else []:  # getattr walk: TorchScript modules lack get_submodule
+            root = getattr(root, part)
+        return root
     except AttributeError:
         raise ModelError(f"model has no submodule {path!r}; fix 'layers' in the vision registry entry") from None
 
