@@ -5,7 +5,9 @@
   ``num_cpus`` CPUs, shut down when the run ends. An already initialised Ray session is reused and left running.
 - Each dataset and the config go to the object store once (``ray.put``) and are shared by every task.
 - Resources per task: ``num_cpus_per_job`` CPUs and ``num_gpus_per_job`` GPUs (Ray then sets
-  ``CUDA_VISIBLE_DEVICES`` so ``device: auto`` picks the task's GPU).
+  ``CUDA_VISIBLE_DEVICES`` so ``device: auto`` picks the task's GPU; with 0 GPUs Ray hides the GPUs and jobs run on
+  CPU). ``brainalign score --executor ray`` reads them from ``BRAINALIGN_RAY_GPUS_PER_JOB`` and
+  ``BRAINALIGN_RAY_CPUS_PER_JOB``.
 - Tasks call :func:`~brainalign.runner.executors.execute_job`, which writes each result directory atomically: a
   failed or killed run keeps its finished jobs, and the same command run again computes only the missing ones.
 - Model registry entries are resolved in the driver and sent with each task, so temporarily registered models
@@ -65,19 +67,24 @@ class RayExecutor:
         self,
         address: str | None = None,
         num_cpus: int | None = None,
-        num_gpus_per_job: float = 0,
-        num_cpus_per_job: float = 1,
+        num_gpus_per_job: float | None = None,
+        num_cpus_per_job: float | None = None,
         max_retries: int = 1,
         forward_env: bool = True,
         init_kwargs: dict[str, Any] | None = None,
     ) -> None:
         """``address``: cluster to join (default: ``RAY_ADDRESS`` if set, else a new local instance);
-        ``num_cpus``: CPUs of a new local instance (default: all); ``max_retries``: re-runs of a task whose worker
-        died (a raised exception is not retried); ``init_kwargs``: extra ``ray.init`` arguments."""
+        ``num_cpus``: CPUs of a new local instance (default: all); ``num_gpus_per_job`` / ``num_cpus_per_job``:
+        resources of each task (default: ``BRAINALIGN_RAY_GPUS_PER_JOB`` / ``BRAINALIGN_RAY_CPUS_PER_JOB``, else 0 / 1;
+        fractions pack several jobs on one GPU); ``max_retries``: re-runs of a task whose worker died (a raised
+        exception is not retried); ``init_kwargs``: extra ``ray.init`` arguments."""
         self.address = address
         self.num_cpus = num_cpus
-        self.num_gpus_per_job = float(num_gpus_per_job)
-        self.num_cpus_per_job = float(num_cpus_per_job)
+        env = os.environ.get
+        self.num_gpus_per_job = float(num_gpus_per_job if num_gpus_per_job is not None
+                                      else env("BRAINALIGN_RAY_GPUS_PER_JOB") or 0)
+        self.num_cpus_per_job = float(num_cpus_per_job if num_cpus_per_job is not None
+                                      else env("BRAINALIGN_RAY_CPUS_PER_JOB") or 1)
         self.max_retries = max_retries
         self.forward_env = forward_env
         self.init_kwargs = dict(init_kwargs or {})

@@ -97,3 +97,20 @@ def test_gpu_request_without_gpus_is_a_clear_error(tmp_path, ray_session, plante
     with pytest.raises(BrainAlignError, match="GPUs"):
         run_score(_cfg([]), tmp_path, progress=False, datasets={"planted": planted},
                   executor=RayExecutor(num_gpus_per_job=1))
+
+
+def test_resources_default_from_environment(monkeypatch):
+    monkeypatch.setenv("BRAINALIGN_RAY_GPUS_PER_JOB", "0.5")
+    monkeypatch.setenv("BRAINALIGN_RAY_CPUS_PER_JOB", "4")
+    ex = RayExecutor()
+    assert (ex.num_gpus_per_job, ex.num_cpus_per_job) == (0.5, 4.0)
+    assert RayExecutor(num_gpus_per_job=0, num_cpus_per_job=1).num_gpus_per_job == 0.0
+    monkeypatch.delenv("BRAINALIGN_RAY_GPUS_PER_JOB")
+    monkeypatch.delenv("BRAINALIGN_RAY_CPUS_PER_JOB")
+    assert (RayExecutor().num_gpus_per_job, RayExecutor().num_cpus_per_job) == (0.0, 1.0)
+
+
+def test_get_executor_builds_a_ray_executor():
+    from brainalign.runner.executors import get_executor
+
+    assert isinstance(get_executor("ray", num_cpus=2), RayExecutor)
