@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from brainalign.cli_report import report
 from brainalign.errors import BrainAlignError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Brain encoding and neural alignment.")
@@ -75,7 +76,7 @@ def models() -> None:
     try:
         from brainalign.features.specs import load_model_entries
 
-        for e in load_model_entries():
+        for e in load_model_entries().values():
             typer.echo(f"{e.name:32s} {e.kind:16s} {e.hf_id or e.package or ''}")
     except BrainAlignError as exc:
         _fail(exc)
@@ -88,6 +89,9 @@ def datasets() -> None:
 
     for name in available():
         typer.echo(name)
+
+
+app.command("report")(report)
 
 
 def main() -> None:  # pragma: no cover
