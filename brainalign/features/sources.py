@@ -135,6 +135,23 @@ def resolve_source(entry: ModelEntry) -> ModelSource:
     return ModelSource(str(ensure_converted(entry)), None)
 
 
+def check_available(entry: ModelEntry) -> None:
+    """Fail fast (before any work is written) when ``entry``'s weights cannot be had: a missing package, or a hub
+    model that is not cached while offline. Converts nothing and downloads nothing."""
+    if entry.kind == "hf":
+        if Path(entry.hf_id).expanduser().is_dir() or not settings.offline():
+            return
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(entry.hf_id, "config.json", revision=entry.revision), str):
+            raise ModelError(
+                f"model {entry.name!r} ({entry.hf_id}@{entry.revision}) is not in the local HF cache and offline mode "
+                "is on; download it once online (unset HF_HUB_OFFLINE/BRAINALIGN_OFFLINE) or pick a packaged model"
+            )
+        return
+    package_dir(entry.package or "")
+
+
 def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
     if source.is_local:
         return {}

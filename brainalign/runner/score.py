@@ -37,10 +37,11 @@ class ScoreRun:
 def _validate_models(cfg: ScoreConfig) -> None:
     if not cfg.models:
         return
+    from brainalign.features.sources import check_available
     from brainalign.features.specs import get_model_entry
 
     for name in cfg.models:
-        get_model_entry(name)  # raises ConfigError listing the known names
+        check_available(get_model_entry(name))  # unknown name: ConfigError listing the known names
 
 
 def run_score(

@@ -50,6 +50,13 @@ def test_unknown_model(tmp_path):
     _assert_clean_error(res, out, "gpt-17")
 
 
+def test_hub_model_offline_fails_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty HF cache
+    res, out = _run(tmp_path, "datasets: [Fedorenko2016]\nmodels: [gpt2]\n")
+    _assert_clean_error(res, out, "gpt2", "offline")
+
+
 def test_missing_config_file(tmp_path):
     res = runner.invoke(app, ["score", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "not found" in res.output
