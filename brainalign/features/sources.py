@@ -139,7 +139,8 @@ def check_available(entry: ModelEntry) -> None:
     """Fail fast (before any work is written) when ``entry``'s weights cannot be had: a missing package, or a hub
     model that is not cached while offline. Converts nothing and downloads nothing."""
     if entry.kind == "hf":
-        if Path(entry.hf_id).expanduser().is_dir() or not settings.offline():
+        looks_local = entry.hf_id.startswith(("/", ".", "~")) or Path(entry.hf_id).expanduser().is_dir()
+        if looks_local or not settings.offline():  # local folders are checked when the job loads them
             return
         from huggingface_hub import try_to_load_from_cache
 

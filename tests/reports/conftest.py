@@ -8,20 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainalign.data.dataset import NeuralDataset
-from brainalign.data.stimuli import StimulusSet
-
-WORDS = ["a", "dog", "house", "elephant", "ran", "quickly", "to", "the", "extraordinary", "mat", "sat", "blue"]
-
-
-def _planted() -> NeuralDataset:
-    rng = np.random.default_rng(0)
-    stim = StimulusSet.from_sentences("planted", [" ".join(rng.choice(WORDS, size=5)) for _ in range(30)])
-    length = np.array([len(w) for w in stim.text], dtype=float)
-    sig = (length - length.mean()) / length.std()
-    y = np.column_stack([sig[:, None] + rng.standard_normal((len(stim), 3)), rng.standard_normal((len(stim), 2))])
-    return NeuralDataset("planted", stim, y, subjects=["A"] * 3 + ["B"] * 2, target_ids=[f"e{i}" for i in range(5)],
-                         groups=stim.context_id, group_kind="sentence")
+from brainalign.testing.planted import planted_word_dataset
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +31,7 @@ def run_dir(tmp_path_factory, tiny_dirs) -> Path:
         cfg = ScoreConfig(name="report-test", datasets=["planted"], models=["tiny-gpt2-rep", "tiny-llama-rep"],
                           baselines=["word_length", "word_position"], encoder={"alphas": [1, 10, 100]},
                           stats={"n_boot": 50, "n_perm": 50})
-        run_score(cfg, out, progress=False, datasets={"planted": _planted()})
+        run_score(cfg, out, progress=False, datasets={"planted": planted_word_dataset()})
     props = pd.DataFrame({"model": ["tiny-gpt2-rep", "tiny-llama-rep"], "n_params": [1e5, 2e5]})
     run_compare(out, pairs=[("tiny-gpt2-rep", "tiny-llama-rep")], properties=props, n_boot=50, n_perm=50)
     fig, ax = plt.subplots(figsize=(2, 2))

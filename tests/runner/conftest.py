@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 from brainalign.data.dataset import NeuralDataset
-from brainalign.data.stimuli import StimulusSet
-
-WORDS = ["a", "dog", "house", "elephant", "ran", "quickly", "to", "the", "extraordinary", "mat", "sat", "blue"]
+from brainalign.testing.planted import planted_word_dataset
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +25,4 @@ def ray_session():
 @pytest.fixture
 def planted() -> NeuralDataset:
     """Word length drives subject A's three targets; subject B's two are noise."""
-    rng = np.random.default_rng(0)
-    stim = StimulusSet.from_sentences("planted", [" ".join(rng.choice(WORDS, size=5)) for _ in range(30)])
-    length = np.array([len(w) for w in stim.text], dtype=float)
-    sig = (length - length.mean()) / length.std()
-    y = np.column_stack([sig[:, None] + rng.standard_normal((len(stim), 3)), rng.standard_normal((len(stim), 2))])
-    return NeuralDataset("planted", stim, y, subjects=["A"] * 3 + ["B"] * 2, target_ids=[f"e{i}" for i in range(5)],
-                         groups=stim.context_id, group_kind="sentence")
+    return planted_word_dataset()
