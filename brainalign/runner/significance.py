@@ -73,20 +73,21 @@ def add_significance(
             p = pred(ds_name, row["model"], bool(row["random_init"]), int(row["layer_index"]))
             if p is None:
                 continue
-            boot = bootstrap_scores(y, [p], groups, subjects, st.n_boot, st.seed)[:, 0]
-            out.loc[i, ["r_ci_low", "r_ci_high"]] = np.percentile(boot, [lo_q, hi_q])
-            if row["kind"] != "model" or row["random_init"]:
-                continue
-            others = {"random": pred(ds_name, row["model"], True, int(row["layer_index"]))
-                      if (ds_name, row["model"], True) in predictions else None, "baseline": base_pred}
-            for which, q in others.items():
-                if q is None:
-                    continue
-                pair = bootstrap_scores(y, [p, q], groups, subjects, st.n_boot, st.seed)
+            others: dict[str, np.ndarray] = {}
+            if row["kind"] == "model" and not row["random_init"]:
+                control = pred(ds_name, row["model"], True, int(row["layer_index"])) \
+                    if (ds_name, row["model"], True) in predictions else None
+                others = {k: q for k, q in (("random", control), ("baseline", base_pred)) if q is not None}
+            # one bootstrap for the row and its comparisons: the draws are shared, so the differences are paired
+            boot = bootstrap_scores(y, [p, *others.values()], groups, subjects, st.n_boot, st.seed)
+            out.loc[i, ["r_ci_low", "r_ci_high"]] = np.percentile(boot[:, 0], [lo_q, hi_q])
+            for j, (which, q) in enumerate(others.items(), start=1):
                 diff, pval = swap_test(y, p, q, groups, subjects, max(st.n_perm, 1), st.seed)
-                lo, hi = np.percentile(pair[:, 0] - pair[:, 1], [lo_q, hi_q])
+                lo, hi = np.percentile(boot[:, 0] - boot[:, j], [lo_q, hi_q])
                 out.loc[i, [f"vs_{which}_diff", f"vs_{which}_ci_low", f"vs_{which}_ci_high", f"vs_{which}_p"]] = [
                     diff, lo, hi, pval]
+            if row["kind"] != "model" or row["random_init"]:
+                continue
             if best_base is not None:
                 out.loc[i, "best_baseline"] = best_base["model"]
     return out
