@@ -15,3 +15,7 @@ class DataError(BrainAlignError):
 
 class ModelError(BrainAlignError):
     """A model cannot be found, loaded or run."""
+
+
+class DecoderError(BrainAlignError):
+    """A decoder, generator or checkpoint does not fit the data it is given."""

@@ -3,7 +3,7 @@
 # Torch pin for CI and users: torch==2.14.1 + torchvision==0.29.1 (the pair open_clip and timm need).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${BRAINALIGN_EXTRAS:-llm,vision,ray,notebooks,dev}"
+EXTRAS="${BRAINALIGN_EXTRAS:-llm,vision,decode,ray,notebooks,dev}"
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
