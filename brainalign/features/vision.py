@@ -6,12 +6,17 @@ Layer layouts (per image, float32):
 - ``vector``: ``(c,)``.
 
 ``pooling``: ``none`` keeps them; ``mean`` averages over space (patch tokens only, prefix tokens excluded);
-``cls`` takes the first token (token models only). The cache key hashes model, weights fingerprint,
-random-init seed, image-set content hash, preprocessing, layers and pooling; never device or batch size.
+``cls`` takes the first token (token models only); ``grid<k>`` (e.g. ``grid7``) average-pools maps and token
+grids to ``(k, k, c)`` (adaptive, as torch's ``adaptive_avg_pool2d``; prefix tokens dropped) so every layer
+keeps its spatial layout at a bounded size (an unpooled EfficientNet-Lite0 costs ~4 MB per image).
+``layers`` keeps a subset of the model's layers (names in depth order).
+
+The cache key hashes model, weights fingerprint, random-init seed, image-set content hash, preprocessing, layers and pooling; never device or batch size.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +28,8 @@ from brainalign.errors import ConfigError
 from brainalign.features.vision_sources import VisionBackbone, VisionModelEntry, get_vision_entry
 
 VISION_EXTRACTOR_VERSION = 1
-POOLINGS = ("none", "mean", "cls")
+POOLINGS = ("none", "mean", "cls", "grid<k>")
+_GRID = re.compile(r"^grid([1-9][0-9]*)$")
 
 
 @dataclass
@@ -80,7 +86,7 @@ class ImageLayerFeatures:
 
 
 def semantic_config(entry: VisionModelEntry, images: ImageStimulusSet, *, random_init: bool, seed: int,
-                    pooling: str) -> dict[str, Any]:
+                    pooling: str, layers: list[str] | None = None) -> dict[str, Any]:
     """What determines the features (and the cache key); never device or batch size."""
     from brainalign.features.vision_sources import vision_weights_fingerprint
 
@@ -99,6 +105,7 @@ def semantic_config(entry: VisionModelEntry, images: ImageStimulusSet, *, random
         "n_images": len(images),
         "preprocess": entry.preprocess.fingerprint(),
         "pooling": pooling,
+        **({"select_layers": list(layers)} if layers else {}),
     }
 
 
@@ -128,19 +135,43 @@ def _to_numpy(out: Any, backbone: VisionBackbone, pooling: str, name: str) -> tu
         info = {"layout": "vector", "n_prefix_tokens": 0, "token_grid": None}
     else:
         raise ConfigError(f"layer {name!r} has output shape {x.shape}; expected 2-D, 3-D or 4-D")
+    grid = _GRID.match(pooling)
+    if grid and x.ndim == 3:
+        if info["layout"] != "tokens" or info["token_grid"] is None:
+            raise ConfigError(f"layer {name!r} has tokens without a known patch grid; use pooling 'mean' or 'none'")
+        gh, gw = info["token_grid"]
+        x = x[:, prefix:].reshape(len(x), gh, gw, -1)
+        info = {**info, "layout": "map", "n_prefix_tokens": 0, "token_grid": None}
+    if grid and x.ndim == 4:
+        x = adaptive_pool(x, int(grid.group(1)))
     if pooling != "none":
         info = {**info, "pooled": pooling}
     return np.ascontiguousarray(x, dtype=np.float32), info
 
 
-def _run_batch(backbone: VisionBackbone, pixels: np.ndarray, device: str, pooling: str
-               ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+def _bins(n: int, k: int) -> list[tuple[int, int]]:
+    return [((i * n) // k, -((-(i + 1) * n) // k)) for i in range(k)]
+
+
+def adaptive_pool(x: np.ndarray, k: int) -> np.ndarray:
+    """Average ``(n, h, w, c)`` maps into ``(n, min(k, h), min(k, w), c)`` adaptive bins (overlapping when uneven)."""
+    h, w = x.shape[1:3]
+    if h <= k and w <= k:
+        return x
+    rows = np.stack([x[:, a:b].mean(1) for a, b in _bins(h, min(k, h))], 1)
+    return np.stack([rows[:, :, a:b].mean(2) for a, b in _bins(w, min(k, w))], 2)
+
+
+def _run_batch(backbone: VisionBackbone, pixels: np.ndarray, device: str, pooling: str,
+               keep: list[str] | None = None) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     import torch
 
     with torch.inference_mode():
         outs = backbone.run(torch.from_numpy(pixels).to(device))
     arrays, infos = [], []
     for name, out in zip(backbone.layer_names, outs, strict=True):
+        if keep is not None and name not in keep:
+            continue
         a, info = _to_numpy(out, backbone, pooling, name)
         arrays.append(a)
         infos.append(info)
@@ -154,6 +185,7 @@ def extract_image_layers(
     random_init: bool = False,
     seed: int = 0,
     pooling: str = "none",
+    layers: list[str] | None = None,
     device: str = "auto",
     batch_size: int = 16,
     progress: bool = True,
@@ -166,22 +198,23 @@ def extract_image_layers(
     """
     if isinstance(entry, str):
         entry = get_vision_entry(entry)
-    if pooling not in POOLINGS:
-        raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
-    config = semantic_config(entry, images, random_init=random_init, seed=seed, pooling=pooling)
+    if pooling not in POOLINGS[:3] and not _GRID.match(pooling):
+        raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)} (e.g. grid7)")
+    config = semantic_config(entry, images, random_init=random_init, seed=seed, pooling=pooling, layers=layers)
     key = activation_key(config)
     store = store or ActivationStore()
     cached = store.open_complete(key)
     if cached is not None:
         return ImageLayerFeatures.from_entry(key, cached)
     _extract_into_store(entry, images, store, key, config, random_init=random_init, seed=seed, pooling=pooling,
-                        device=device, batch_size=batch_size, progress=progress)
+                        layers=layers, device=device, batch_size=batch_size, progress=progress)
     return ImageLayerFeatures.from_entry(key, store.open_complete(key))  # type: ignore[arg-type]
 
 
 def _extract_into_store(
     entry: VisionModelEntry, images: ImageStimulusSet, store: ActivationStore, key: str, config: dict[str, Any], *,
-    random_init: bool, seed: int, pooling: str, device: str, batch_size: int, progress: bool,
+    random_init: bool, seed: int, pooling: str, layers: list[str] | None, device: str, batch_size: int,
+    progress: bool,
 ) -> None:
     from tqdm.auto import tqdm
 
@@ -190,11 +223,18 @@ def _extract_into_store(
 
     device = resolve_device(device)
     backbone = load_vision_backbone(entry, random_init=random_init, seed=seed, device=device)
+    if layers:
+        unknown = [name for name in layers if name not in backbone.layer_names]
+        if unknown:
+            raise ConfigError(f"{entry.name} has no layer(s) {', '.join(unknown)}; its layers are "
+                              f"{', '.join(backbone.layer_names)}")
+    keep = list(layers) if layers else None
+    names = [n for n in backbone.layer_names if keep is None or n in keep]
     pre = entry.preprocess
     n = len(images)
     # a one-image probe fixes every layer's shape before the store is created
-    first, infos = _run_batch(backbone, pre.batch([images.load(0)]), device, pooling)
-    act = store.create(key, config=config, layer_names=backbone.layer_names, n_stimuli=n, n_contexts=n,
+    first, infos = _run_batch(backbone, pre.batch([images.load(0)]), device, pooling, keep)
+    act = store.create(key, config=config, layer_names=names, n_stimuli=n, n_contexts=n,
                        layer_shapes=[a.shape[1:] for a in first], layer_attrs=infos)
     todo = [int(i) for i in np.flatnonzero(~act.done())]
     bar = tqdm(total=n, initial=n - len(todo), disable=not progress, unit="img", desc=f"{entry.name} layers")
@@ -205,7 +245,7 @@ def _extract_into_store(
         for run in runs:
             for s in range(0, len(run), step):
                 idx = [int(i) for i in run[s : s + step]]
-                arrays, _ = _run_batch(backbone, pre.batch([images.load(i) for i in idx]), device, pooling)
+                arrays, _ = _run_batch(backbone, pre.batch([images.load(i) for i in idx]), device, pooling, keep)
                 act.write_rows(idx[0], arrays)
                 act.mark_done(idx)
                 bar.update(len(idx))

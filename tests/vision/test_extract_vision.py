@@ -86,3 +86,30 @@ def test_registry_is_separate_from_text_registry():
     vision = load_vision_entries()
     assert {"efficientnet-lite0", "fid-inception-v3"} <= set(vision)
     assert not set(vision) & set(load_model_entries())
+
+
+@pytest.mark.parametrize("kind", ["timm-resnet", "vit"])
+def test_grid_pooling_and_layer_subset(tiny_vision, random_images, kind):
+    entry = tiny_vision[kind]
+    full = extract_image_layers(entry, random_images, device="cpu", progress=False)
+    names = full.layer_names[1:3]
+    sub = extract_image_layers(entry, random_images, device="cpu", progress=False, pooling="grid2", layers=names)
+    assert sub.layer_names == names and sub.key != full.key
+    for j, name in enumerate(names):
+        x = full.get(full.layer_names.index(name))
+        if x.ndim == 3:  # tokens: drop the class token, back to the 4x4 patch grid
+            x = x[:, 1:].reshape(len(x), 4, 4, -1)
+        h, w = x.shape[1:3]
+        g = sub.get(j)
+        assert g.shape == (len(x), min(2, h), min(2, w), x.shape[-1]) and sub.layer_info[j]["layout"] == "map"
+        if h % 2 == 0 and w % 2 == 0:  # even grids: plain 2x2 block means
+            ref = x.reshape(len(x), 2, h // 2, 2, w // 2, -1).mean((2, 4))
+            np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_layer_or_pooling_names(tiny_vision, random_images):
+    entry = tiny_vision["timm-resnet"]
+    with pytest.raises(ConfigError, match="no layer"):
+        extract_image_layers(entry, random_images, device="cpu", progress=False, layers=["nope"])
+    with pytest.raises(ConfigError, match="grid7"):
+        extract_image_layers(entry, random_images, device="cpu", progress=False, pooling="grid")
