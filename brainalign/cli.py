@@ -28,21 +28,45 @@ def score(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     executor: Annotated[str, typer.Option(help="inprocess (default) or ray.")] = "inprocess",
 ) -> None:
-    """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures."""
+    """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures.
+
+    A config with ``task: vision`` scores vision models on an image dataset with every encoder instead."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        from brainalign.config import load_score_config
+        from brainalign.config_vision import VisionScoreConfig, load_any_score_config
+
+        cfg = load_any_score_config(config, set_ or [])
+        if isinstance(cfg, VisionScoreConfig):
+            _score_vision(cfg, out, quiet, executor)
+            return
         from brainalign.runner.executors import get_executor
         from brainalign.runner.report_text import best_layer_text
         from brainalign.runner.score import run_score
 
-        cfg = load_score_config(config, set_ or [])
         run = run_score(cfg, out, progress=not quiet, executor=get_executor(executor))
     except BrainAlignError as exc:
         _fail(exc)
     typer.echo(best_layer_text(run.out_dir))
     typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out_dir} "
                f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")
+
+
+def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
+    from brainalign.errors import ConfigError
+    from brainalign.runner.vision_score import run_vision_score
+
+    if executor != "inprocess":
+        raise ConfigError(f"vision runs use the in-process executor; drop --executor {executor}")
+    run = run_vision_score(cfg, out, progress=not quiet)  # type: ignore[arg-type]
+    b = run.best[run.best["roi"] != "all"]
+    for row in b.itertuples():
+        typer.echo(f"{row.roi:>5} {row.model} · {row.encoder}: best {row.layer} r={row.r_mean:.3f} "
+                   f"({row.frac_ceiling:.2f} of ceiling {row.ceiling_mean:.3f})")
+    gt = run.summary[(run.summary["model"] == "ground_truth") & (run.summary["roi"] == "all")]
+    if len(gt):
+        typer.echo(f"ground-truth features: r={gt['r_mean'].iloc[0]:.3f} ({gt['frac_ceiling'].iloc[0]:.2f} of ceiling)")
+    typer.echo(f"wrote scores.csv, summary.csv, best_layers.csv and figures to {run.out} "
+               f"({run.n_computed} jobs run)")
 
 
 @app.command()

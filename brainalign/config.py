@@ -100,6 +100,7 @@ class StatsSpec(_Strict):
 class ScoreConfig(_Strict):
     """``brainalign score``: models x layers x datasets, with random-init controls and baselines."""
 
+    task: Literal["language"] = "language"
     name: str = "score"
     datasets: list[DatasetSpec]
     models: list[str] = Field(default_factory=list)
@@ -153,8 +154,8 @@ def _format_validation(err: ValidationError, source: str) -> str:
     return f"invalid config {source}: {loc}: {first['msg']}{more}"
 
 
-def load_score_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ScoreConfig:
-    """Read a YAML score config, apply overrides, validate. Errors are one-line ConfigErrors."""
+def read_raw_config(path: str | Path | None, overrides: list[str] | None) -> tuple[dict[str, Any], str]:
+    """The YAML mapping at ``path`` with ``overrides`` applied, and a name for error messages."""
     raw: dict[str, Any] = {}
     source = "(overrides)"
     if path is not None:
@@ -168,8 +169,20 @@ def load_score_config(path: str | Path | None = None, overrides: list[str] | Non
             raise ConfigError(f"config file {p} is not valid YAML: {str(exc).splitlines()[0]}") from exc
         if not isinstance(raw, dict):
             raise ConfigError(f"config file {p} must hold a mapping at top level")
-    raw = apply_overrides(raw, overrides or [])
+    return apply_overrides(raw, overrides or []), source
+
+
+def validate_config(cls: type[BaseModel], raw: dict[str, Any], source: str) -> Any:
+    """``cls.model_validate(raw)`` with a one-line ConfigError on failure."""
     try:
-        return ScoreConfig.model_validate(raw)
+        return cls.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, source)) from None
+
+
+def load_score_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ScoreConfig:
+    """Read a YAML language score config, apply overrides, validate. Errors are one-line ConfigErrors."""
+    raw, source = read_raw_config(path, overrides)
+    if raw.get("task", "language") != "language":
+        raise ConfigError(f"{source} is a {raw['task']!r} config; load it with brainalign.config_vision or the CLI")
+    return validate_config(ScoreConfig, raw, source)

@@ -1,0 +1,83 @@
+"""Image datasets for vision runs: images, responses and (for simulations) each voxel's generating features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainalign.config_vision import VisionScoreConfig
+from brainalign.data.images import ImageStimulusSet
+from brainalign.data.visual import VisualDataset
+from brainalign.errors import ConfigError, DataError
+
+
+@dataclass
+class VisionData:
+    """Everything a vision run needs about its data.
+
+    Attributes:
+        dataset: responses ``(n_repeats, n_images, n_voxels)``, ROIs, MNI positions, known ceiling.
+        images: the stimuli, in response order.
+        generating: for simulations, ``{"early": (n, v_e, 12), "high": (n, v_h, c)}`` each voxel's own
+            generating features with voxel indices ``early_idx`` / ``high_idx``; empty otherwise.
+        describe: provenance for ``data_report.json``.
+    """
+
+    dataset: VisualDataset
+    images: ImageStimulusSet
+    generating: dict[str, np.ndarray]
+    describe: dict[str, Any]
+
+
+def load_images(spec_images: str, n_images: int | None) -> ImageStimulusSet:
+    """``kay2008`` (data mirror) or a folder of image files; the first ``n_images`` in natural order."""
+    if spec_images == "kay2008":
+        images = ImageStimulusSet.kay2008()
+    else:
+        folder = Path(spec_images).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"image folder {folder} does not exist; set dataset.images to 'kay2008' or a folder")
+        images = ImageStimulusSet.from_folder(folder)
+    if n_images is not None:
+        if n_images > len(images):
+            raise ConfigError(f"dataset.n_images={n_images} but {images.name} has {len(images)} images")
+        images = images.subset(list(range(n_images)))
+    return images
+
+
+def grey_pixels(images: ImageStimulusSet) -> np.ndarray:
+    """``(n, H, W)`` luminance in ``[0, 1]`` (images must share one size)."""
+    arrays = [images.load_array(i) for i in range(len(images))]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"{images.name}: images have different sizes {sorted(shapes)[:3]}; the simulator needs one size")
+    rgb = np.stack(arrays).astype(np.float32) / 255.0
+    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def simulated_data(cfg: VisionScoreConfig, images: ImageStimulusSet, driver_map: np.ndarray) -> VisionData:
+    """Simulate ``cfg.dataset.subject`` on ``images``; high-level ROIs pool ``driver_map`` ``(n, h, w, c)``."""
+    from brainalign.data.simulate import ROIS, simulate_visual_subject
+
+    spec = cfg.dataset.subject
+    for name in spec.rois:
+        if name not in ROIS:
+            raise ConfigError(f"dataset.subject.rois: unknown ROI {name!r}; known: {', '.join(ROIS)}")
+    needs_deep = any(ROIS[r].family == "high" for r in spec.rois)
+    ds = simulate_visual_subject(
+        grey_pixels(images), driver_map if needs_deep else None, n_repeats=spec.n_repeats, snr=spec.snr,
+        snr_spread=spec.snr_spread, noise_corr=spec.noise_corr, rois=dict(spec.rois), seed=spec.seed,
+        subject=spec.subject, keep_features=True, image_ids=np.asarray(images.names),
+    )
+    t = ds.truth
+    generating = {k: t.pop(k) for k in ("features_early", "early_idx", "features_high", "high_idx") if k in t}
+    describe = {
+        "kind": "simulated", "images": images.name, "n_images": len(images), "images_hash": images.content_hash(),
+        "driver": cfg.dataset.driver.model_dump(), "driver_map_shape": list(driver_map.shape[1:]),
+        "subject": spec.model_dump(), "ceiling": ds.ceiling_convention,
+        "n_voxels_per_roi": {r: int((ds.roi == r).sum()) for r in spec.rois},
+    }
+    return VisionData(dataset=ds, images=images, generating=generating, describe=describe)

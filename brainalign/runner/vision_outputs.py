@@ -1,0 +1,145 @@
+"""Tables and figures of a vision run, assembled from its finished jobs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from brainalign.cache import atomic
+from brainalign.cache.results import ResultStore
+from brainalign.config_vision import VisionScoreConfig
+from brainalign.data.visual import VisualDataset
+
+log = logging.getLogger("brainalign")
+
+KEYS = ["model", "layer", "encoder", "roi"]
+
+
+def voxel_table(jobs: list[Any], store: ResultStore, ds: VisualDataset) -> pd.DataFrame:
+    """One row per (job, voxel): ``model, random_init, layer, depth, encoder, dataset, subject, target, roi, r,
+    noise_ceiling, r_ceiled`` (+ ``family``, ``window_size`` for simulations)."""
+    ceiling = ds.ceiling if ds.ceiling is not None else np.full(ds.n_voxels, np.nan)
+    base = {"dataset": ds.name, "subject": ds.subject, "target": np.arange(ds.n_voxels), "roi": ds.roi,
+            "noise_ceiling": ceiling}
+    if "family" in ds.truth:
+        base.update(family=ds.truth["family"], window_size=ds.truth["rf_size"])
+    frames = []
+    for job in jobs:
+        r = np.asarray(store.array(job.uid, "r"))
+        frames.append(pd.DataFrame({"model": job.source.label, "random_init": job.source.random_init,
+                                    "layer": job.layer, "depth": job.source.depth[job.layer],
+                                    "encoder": job.encoder, **base, "r": r}))
+    if store.has("ground_truth"):
+        r = np.asarray(store.array("ground_truth", "r"))
+        frames.append(pd.DataFrame({"model": "ground_truth", "random_init": False, "layer": "generating features",
+                                    "depth": np.nan, "encoder": "ridge_per_voxel", **base, "r": r}))
+    table = pd.concat(frames, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["r_ceiled"] = table["r"] / table["noise_ceiling"]
+    return table
+
+
+def summarise(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, layer, encoder, roi) and over all voxels (``roi = "all"``): mean r, mean ceiling, and
+    ``frac_ceiling`` = mean r / mean ceiling."""
+    both = pd.concat([scores, scores.assign(roi="all")], ignore_index=True)
+    g = both.groupby(["model", "random_init", "layer", "depth", "encoder", "roi"], dropna=False, sort=False)
+    out = g.agg(r_mean=("r", "mean"), r_median=("r", "median"), ceiling_mean=("noise_ceiling", "mean"),
+                n_voxels=("r", "size")).reset_index()
+    out["frac_ceiling"] = out["r_mean"] / out["ceiling_mean"]
+    return out
+
+
+def best_layers(summary: pd.DataFrame) -> pd.DataFrame:
+    """Best layer per (model, encoder, roi) by mean r."""
+    s = summary[summary["model"] != "ground_truth"]
+    idx = s.groupby(["model", "encoder", "roi"], sort=False)["r_mean"].idxmax()
+    return s.loc[idx, ["model", "encoder", "roi", "layer", "depth", "r_mean", "ceiling_mean", "frac_ceiling"]]
+
+
+def window_table(scores: pd.DataFrame, layer: str, model: str) -> pd.DataFrame:
+    """High-level voxels at the driver layer, split at the median window size: mean r per encoder and half."""
+    d = scores[(scores["family"] == "high") & (scores["layer"] == layer) & (scores["model"] == model)]
+    if d.empty:
+        return pd.DataFrame()
+    med = d["window_size"].median()
+    d = d.assign(windows=np.where(d["window_size"] <= med, "small", "large"))
+    return (d.groupby(["encoder", "windows"]).agg(r_mean=("r", "mean"), ceiling_mean=("noise_ceiling", "mean"),
+                                                  n_voxels=("r", "size")).reset_index())
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    with atomic.writing(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def plot_vision_profile(summary: pd.DataFrame, path: Path) -> Path:
+    """Mean r / ceiling per ROI against layer depth, one line per model x encoder; ground truth dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rois = [r for r in summary["roi"].unique() if r != "all"]
+    fig, axes = plt.subplots(1, len(rois), figsize=(3.6 * len(rois), 3.6), squeeze=False, sharey=True,
+                             constrained_layout=True)
+    for ax, roi in zip(axes[0], rois, strict=True):
+        d = summary[summary["roi"] == roi]
+        for (model, enc), g in d[d["model"] != "ground_truth"].groupby(["model", "encoder"], sort=False):
+            g = g.sort_values("depth")
+            style = ":" if "random" in model else "-"
+            ax.plot(g["depth"], g["frac_ceiling"], style, marker="o", ms=3, label=f"{model} · {enc}")
+        gt = d[d["model"] == "ground_truth"]
+        if len(gt):
+            ax.axhline(float(gt["frac_ceiling"].iloc[0]), color="k", ls="--", lw=1, label="ground-truth features")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set_title(roi)
+        ax.set_xlabel("relative layer depth")
+    axes[0, 0].set_ylabel("held-out r / noise ceiling")
+    axes[0, -1].legend(fontsize=6, loc="lower right")
+    with atomic.writing(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_brain_maps(scores: pd.DataFrame, summary: pd.DataFrame, ds: VisualDataset, out: Path) -> dict[str, str]:
+    """Per-voxel r of the best trained job (by mean r over all voxels) as NIfTI + MNI and fsaverage PNGs."""
+    from brainalign.data.visual import save_voxel_map
+    from brainalign.reports.brain_maps import plot_fsaverage_map, plot_mni_map
+
+    if ds.voxel_ijk is None or "MNI" not in ds.space:
+        log.info("no brain maps: voxels are not on an MNI grid")
+        return {}
+    s = summary[(summary["roi"] == "all") & ~summary["random_init"] & (summary["model"] != "ground_truth")]
+    s = s[s["model"] != "pixels"] if (s["model"] != "pixels").any() else s
+    best = s.loc[s["r_mean"].idxmax()]
+    sel = scores[(scores["model"] == best["model"]) & (scores["layer"] == best["layer"])
+                 & (scores["encoder"] == best["encoder"])].sort_values("target")
+    nii = save_voxel_map(sel["r"].to_numpy(), ds, out / "best_r.nii.gz")
+    title = f"held-out r: {best['model']} {best['layer']} {best['encoder']}"
+    return {"nifti": str(nii), "mni": str(plot_mni_map(nii, out / "brain_map_mni.png", title)),
+            "fsaverage": str(plot_fsaverage_map(nii, out / "brain_map_fsaverage.png", title))}
+
+
+def write_vision_outputs(cfg: VisionScoreConfig, out: Path, jobs: list[Any], store: ResultStore,
+                         ds: VisualDataset, maps: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``scores.csv``, ``summary.csv``, ``best_layers.csv``, ``windows.csv`` and the figures."""
+    scores = voxel_table(jobs, store, ds)
+    summary = summarise(scores)
+    best = best_layers(summary)
+    _write_csv(scores, out / "scores.csv")
+    _write_csv(summary, out / "summary.csv")
+    _write_csv(best, out / "best_layers.csv")
+    if "family" in scores:
+        win = window_table(scores, cfg.dataset.driver.layer, cfg.dataset.driver.model)
+        if len(win):
+            _write_csv(win, out / "windows.csv")
+    plot_vision_profile(summary, out / "layer_profile_vision.png")
+    if maps:
+        write_brain_maps(scores, summary, ds, out)
+    return scores, summary, best
