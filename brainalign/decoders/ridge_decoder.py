@@ -1,0 +1,122 @@
+"""Ridge decoder: voxels -> image embeddings (or token grids) with the house ridge engine.
+
+Features are voxels ``X`` (n, v), targets are embedding dims ``Y`` (n, d) or token grids (n, t, d) (flattened to
+``t*d`` targets and reshaped back). Per-target alphas come from :class:`~brainalign.encoders.ridge.RidgeEncoder`'s
+inner (grouped) CV; ``shared_alpha=True`` picks one alpha for all targets (best mean CV R^2), as Brain-Diffuser
+does, with the same fold decompositions (:class:`~brainalign.encoders.ridge_solver.RidgeCVSolver`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from brainalign.encoders.ridge import RidgeEncoder, _inner_folds, read_columns
+from brainalign.encoders.ridge_solver import RidgeCVSolver
+from brainalign.encoders.scaling import StandardizeMixin
+from brainalign.errors import DecoderError
+from brainalign.metrics.correlation import pearson_r
+
+
+class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
+    """Linear decoder ``Y ~ X W + b`` with ridge penalties chosen by inner CV.
+
+    Args:
+        alphas: candidate regularisation strengths.
+        inner_folds: inner CV folds (grouped by ``groups`` in :meth:`fit`, else contiguous blocks).
+        shared_alpha: one alpha for every target (best mean CV R^2) instead of one per target.
+        standardize: z-score voxels with training statistics.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``; dtype: ``"float32"`` or ``"float64"``.
+        chunk_targets: targets solved at once (bounds memory).
+
+    Fitted attributes: ``coef_`` (v, t*d), ``intercept_`` (t*d,), ``best_alphas_`` (t*d,),
+    ``target_shape_`` ((d,) or (t, d)), ``cv_scores_`` (n_alphas, t*d) mean -MSE over folds.
+    """
+
+    def __init__(
+        self,
+        alphas: Sequence[float] = tuple(np.logspace(-1, 6, 15)),
+        inner_folds: int = 5,
+        shared_alpha: bool = False,
+        standardize: bool = True,
+        device: str = "cpu",
+        dtype: str = "float64",
+        chunk_targets: int | None = 8192,
+    ) -> None:
+        self.alphas = alphas
+        self.inner_folds = inner_folds
+        self.shared_alpha = shared_alpha
+        self.standardize = standardize
+        self.device = device
+        self.dtype = dtype
+        self.chunk_targets = chunk_targets
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, groups: np.ndarray | None = None) -> RidgeDecoder:
+        """Fit on voxels ``X`` (n, v) and targets ``Y`` (n, d) or (n, t, d); ``groups`` (n,) are image ids."""
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y)
+        if X.ndim != 2 or Y.ndim not in (2, 3) or X.shape[0] != Y.shape[0]:
+            raise DecoderError(f"X {X.shape} must be (n, v) and Y {Y.shape} (n, d) or (n, t, d) with the same n")
+        self.target_shape_ = tuple(Y.shape[1:])
+        Yf = Y.reshape(len(Y), -1)
+        if self.shared_alpha:
+            self._fit_shared(X, Yf, groups)
+        else:
+            enc = RidgeEncoder(self.alphas, self.inner_folds, self.standardize, self.device, self.dtype,
+                               self.chunk_targets).fit(X, Yf, groups)
+            self.coef_, self.intercept_ = enc.coef_, enc.intercept_
+            self.best_alphas_, self.cv_scores_ = enc.best_alphas_, enc.cv_scores_
+            if self.standardize:
+                self.x_mean_, self.x_scale_ = enc.x_mean_, enc.x_scale_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_shared(self, X: np.ndarray, Yf: np.ndarray, groups: np.ndarray | None) -> None:
+        """One alpha for all targets: CV scores of every chunk first, then one refit pass."""
+        import torch
+
+        Xs = self._fit_scaling(X)
+        alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
+        folds = _inner_folds(len(X), int(self.inner_folds), None if groups is None else np.asarray(groups))
+        dt = getattr(torch, self.dtype)
+        dev = "cuda" if self.device == "auto" and torch.cuda.is_available() else (
+            "cpu" if self.device == "auto" else self.device)
+        solver = RidgeCVSolver(Xs, folds, alphas, dtype=dt, device=dev)
+        n_t = Yf.shape[1]
+        step = int(self.chunk_targets or n_t)
+        self.cv_scores_ = np.empty((len(alphas), n_t))
+        var = Yf.var(0).astype(np.float64)
+        for a in range(0, n_t, step):
+            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(self.dtype)), device=dev)
+            self.cv_scores_[:, a : a + step] = solver.cv_scores(Yc).cpu().numpy()
+        r2 = 1 + self.cv_scores_ / np.where(var > 0, var, 1.0)[None]
+        mean_r2 = r2.mean(1) + np.log(alphas) * 1e-12  # ties go to the larger alpha
+        best = int(np.argmax(mean_r2))
+        self.coef_ = np.empty((X.shape[1], n_t), dtype=np.dtype(self.dtype))
+        self.intercept_ = np.empty(n_t, dtype=self.coef_.dtype)
+        for a in range(0, n_t, step):
+            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(self.dtype)), device=dev)
+            idx = torch.full((Yc.shape[1],), best, dtype=torch.long, device=dev)
+            coef, icpt = solver.refit(Yc, idx)
+            self.coef_[:, a : a + step] = coef.cpu().numpy()
+            self.intercept_[a : a + step] = icpt.cpu().numpy()
+        self.best_alphas_ = np.full(n_t, alphas[best])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted targets ``(n, *target_shape_)``."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise DecoderError(f"X must be (n, {self.n_features_in_}) voxels (the training mask), got {X.shape}")
+        import torch  # products in torch, as in RidgeEncoder (numpy's and torch's BLAS threads contend)
+
+        P = torch.from_numpy(self._scale(X)) @ torch.from_numpy(self.coef_.astype(np.float64))
+        P = (P + torch.from_numpy(self.intercept_.astype(np.float64))).numpy()
+        return P.reshape(len(X), *self.target_shape_)
+
+    def score(self, X: np.ndarray, Y: Any, sample_weight: Any = None) -> np.ndarray:  # type: ignore[override]
+        """Pearson r per (flattened) target ``(t*d,)``."""
+        Y = np.asarray(Y)
+        return pearson_r(Y.reshape(len(Y), -1), self.predict(X).reshape(len(Y), -1))
