@@ -70,6 +70,38 @@ def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
 
 
 @app.command()
+def reconstruct(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config with task: reconstruct or decode_category.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (re-runs resume here).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. --set test_fraction=0.3")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Decode brain responses: to image embeddings (retrieval, reconstructions, metric suite) or to categories."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        from brainalign.config_reconstruct import CategoryDecodeConfig, load_reconstruct_config
+
+        cfg = load_reconstruct_config(config, set_ or [])
+        if isinstance(cfg, CategoryDecodeConfig):
+            from brainalign.runner.decode_category import run_decode_category
+
+            run = run_decode_category(cfg, out)
+            for kind, res in run.results.items():
+                typer.echo(f"{kind}: {res.summary()}")
+            typer.echo(f"wrote metrics.csv, folds.csv, predictions.csv and confusion figures to {run.out}")
+            return
+        from brainalign.runner.reconstruct import run_reconstruct
+
+        rec = run_reconstruct(cfg, out, progress=not quiet)
+    except BrainAlignError as exc:
+        _fail(exc)
+    for row in rec.retrieval.itertuples():
+        typer.echo(f"{row.decoder:>10} {row.direction} retrieval top-1 {row.top1:.3f} [{row.ci_low:.3f}, "
+                   f"{row.ci_high:.3f}] among {row.n_candidates} (chance {row.chance:.4f})")
+    typer.echo(f"wrote metrics.csv, retrieval.csv, per_image.csv and reconstructions.png to {rec.out}")
+
+
+@app.command()
 def compare(
     scores: Annotated[Path, typer.Option("--scores", help="Output folder of a `brainalign score` run.")],
     pairs: Annotated[list[str] | None, typer.Option("--pairs", help="base:other model pairs (default: registry)")] = None,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from brainalign.config_vision import VisionScoreConfig
+from brainalign.config_vision import VisionDatasetSpec
 from brainalign.data.images import ImageStimulusSet
 from brainalign.data.visual import VisualDataset
 from brainalign.errors import ConfigError, DataError
@@ -58,11 +58,11 @@ def grey_pixels(images: ImageStimulusSet) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def simulated_data(cfg: VisionScoreConfig, images: ImageStimulusSet, driver_map: np.ndarray) -> VisionData:
-    """Simulate ``cfg.dataset.subject`` on ``images``; high-level ROIs pool ``driver_map`` ``(n, h, w, c)``."""
+def simulated_data(dataset: VisionDatasetSpec, images: ImageStimulusSet, driver_map: np.ndarray) -> VisionData:
+    """Simulate ``dataset.subject`` on ``images``; high-level ROIs pool ``driver_map`` ``(n, h, w, c)``."""
     from brainalign.data.simulate import ROIS, simulate_visual_subject
 
-    spec = cfg.dataset.subject
+    spec = dataset.subject
     for name in spec.rois:
         if name not in ROIS:
             raise ConfigError(f"dataset.subject.rois: unknown ROI {name!r}; known: {', '.join(ROIS)}")
@@ -76,7 +76,7 @@ def simulated_data(cfg: VisionScoreConfig, images: ImageStimulusSet, driver_map:
     generating = {k: t.pop(k) for k in ("features_early", "early_idx", "features_high", "high_idx") if k in t}
     describe = {
         "kind": "simulated", "images": images.name, "n_images": len(images), "images_hash": images.content_hash(),
-        "driver": cfg.dataset.driver.model_dump(), "driver_map_shape": list(driver_map.shape[1:]),
+        "driver": dataset.driver.model_dump(), "driver_map_shape": list(driver_map.shape[1:]),
         "subject": spec.model_dump(), "ceiling": ds.ceiling_convention,
         "n_voxels_per_roi": {r: int((ds.roi == r).sum()) for r in spec.rois},
     }

@@ -185,7 +185,7 @@ def run_vision_score(cfg: VisionScoreConfig, out: str | Path, progress: bool = T
     sources, driver_map = _model_sources(cfg, images, progress)
     if "pixels" in cfg.baselines:
         sources.append(_pixel_source(images))
-    data = simulated_data(cfg, images, driver_map)
+    data = simulated_data(cfg.dataset, images, driver_map)
     ds = data.dataset
     write_json(out / "config.json", cfg.model_dump(mode="json"))
     tr, te = train_test_images(ds.n_images, cfg.split.test_fraction, cfg.split.seed)

@@ -1,0 +1,127 @@
+"""Configuration of ``brainalign reconstruct`` runs.
+
+``task: reconstruct``: voxels -> target image embeddings (ridge and/or MindEye-style decoders) on an image
+dataset, then retrieval, optional image generation (a diffusers generator), the image metric suite, and
+decode -> re-encode. ``task: decode_category``: brain -> category labels under leave-one-run-out CV (Haxby).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from brainalign.config import _DEFAULT_ALPHAS, _Strict, read_raw_config, validate_config
+from brainalign.config_vision import VisionDatasetSpec
+from brainalign.errors import ConfigError
+
+
+class TargetSpec(_Strict):
+    """The embedding space decoders predict: one layer of a registered vision model (``pooling`` mean:
+    ``(n, c)``; ``grid<k>``: a token grid ``(n, k, k, c)``)."""
+
+    model: str = "efficientnet-lite0"
+    layer: str = "head"
+    pooling: str = "mean"
+
+
+class DecoderSpec(_Strict):
+    """``ridge`` (per-dimension alpha by inner CV) or ``mindeye`` (MLP backbone + contrastive/MSE heads).
+
+    ``name`` labels the rows of the output tables (default: the kind); ``params`` go to the decoder.
+    """
+
+    kind: Literal["ridge", "mindeye"]
+    name: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
+class RetrievalSpec(_Strict):
+    n_candidates: int = Field(300, ge=2)
+    n_draws: int = Field(30, ge=1)
+    seed: int = 0
+
+
+class FeatureMetricSpec(_Strict):
+    """Two-way identification of reconstructions on one layer of a feature extractor (``name`` labels it)."""
+
+    model: str
+    layer: str
+    name: str | None = None
+
+
+class GeneratorSpec(_Strict):
+    """A diffusers generator from ``pipelines/models/generators`` (or a local folder entry)."""
+
+    name: str
+    steps: int | None = None
+    guidance: float | None = None
+    seed: int = 0
+    batch_size: int = Field(4, ge=1)
+    max_images: int | None = Field(None, ge=1)
+    device: str = "auto"
+
+
+class ReconstructConfig(_Strict):
+    """``brainalign reconstruct`` on an image dataset."""
+
+    task: Literal["reconstruct"] = "reconstruct"
+    name: str = "reconstruct"
+    dataset: VisionDatasetSpec = Field(default_factory=VisionDatasetSpec)
+    target: TargetSpec = Field(default_factory=TargetSpec)
+    decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(kind="ridge")])
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    split_seed: int = 0
+    average_repeats: Literal["before", "after"] = "before"
+    retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec)
+    reconstruction: Literal["retrieve", "generate", "both"] = "retrieve"
+    generator: GeneratorSpec | None = None
+    feature_metrics: list[FeatureMetricSpec] = Field(default_factory=list)
+    encode_back: bool = True
+    alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
+    grid_images: int = Field(8, ge=1)
+    device: str = "auto"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> ReconstructConfig:
+        labels = [d.label for d in self.decoders]
+        if not labels:
+            raise ValueError("give at least one decoder (ridge, mindeye)")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"decoder names must be unique, got {labels}; set decoders[i].name")
+        if self.reconstruction in ("generate", "both") and self.generator is None:
+            raise ValueError(f"reconstruction {self.reconstruction!r} needs a generator section")
+        return self
+
+
+class CategoryDecodeConfig(_Strict):
+    """``brainalign reconstruct`` with ``task: decode_category``: Haxby-style category decoding, leave one run out."""
+
+    task: Literal["decode_category"] = "decode_category"
+    name: str = "decode_category"
+    dataset: Literal["haxby2001"] = "haxby2001"
+    subject: int = Field(1, ge=1)
+    mask: str = "mask"
+    include_rest: bool = False
+    zscore: Literal["run", "none"] = "run"
+    decoders: list[Literal["ridge", "nearest_centroid"]] = Field(default_factory=lambda: ["ridge", "nearest_centroid"])
+    alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
+
+
+def load_reconstruct_config(path: str | Path | None = None, overrides: list[str] | None = None
+                            ) -> ReconstructConfig | CategoryDecodeConfig:
+    """A ``task: reconstruct`` or ``task: decode_category`` config (one-line ConfigError on failure)."""
+    raw, source = read_raw_config(path, overrides)
+    task = raw.get("task")
+    if task == "reconstruct":
+        return validate_config(ReconstructConfig, raw, source)
+    if task == "decode_category":
+        return validate_config(CategoryDecodeConfig, raw, source)
+    raise ConfigError(f"{source}: task must be 'reconstruct' or 'decode_category' for brainalign reconstruct, "
+                      f"got {task!r}")

@@ -1,0 +1,286 @@
+"""``brainalign reconstruct``: voxels -> image embeddings -> retrieval, reconstructions and the metric suite.
+
+Steps for each configured decoder: fit on the training images (grouped by image), decode the held-out images,
+300-way retrieval in both directions (30 random candidate sets), two-way identification in the target space,
+reconstructions (``retrieve``: the training image whose embedding is nearest to the decoded one -- offline and
+generator-free; ``generate``: a diffusers generator fed the decoded embeddings), PixCorr / SSIM and two-way
+identification of the reconstructions on feature extractors' layers, and decode -> re-encode (the decoded
+embedding passed through the subject's encoder, correlated with the measured held-out responses).
+
+Outputs in ``OUT/``: ``metrics.csv`` (``decoder, metric, value`` + protocol columns), ``retrieval.csv``
+(``decoder, direction, top1, ci_low, ci_high, n_candidates, ...``), ``per_image.csv``, ``decoded/<decoder>.npy``,
+``reconstructions/<decoder>.npy``, ``reconstructions.png`` (ground truth above the reconstructions),
+``config.json``, ``data_report.json``; MindEye checkpoints under ``decoders/<name>/`` (resumable).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from brainalign.cache import atomic
+from brainalign.cache.atomic import write_json
+from brainalign.config_reconstruct import DecoderSpec, ReconstructConfig
+from brainalign.data.images import ImageStimulusSet
+from brainalign.errors import ConfigError
+
+log = logging.getLogger("brainalign")
+
+
+@dataclass
+class ReconstructRun:
+    out: Path
+    metrics: pd.DataFrame
+    retrieval: pd.DataFrame
+
+
+def _layer_maps(model: str, layers: list[str], images: ImageStimulusSet, pooling: str, cfg: ReconstructConfig,
+                progress: bool) -> dict[str, np.ndarray]:
+    from brainalign.features.vision import extract_image_layers
+
+    feats = extract_image_layers(model, images, pooling=pooling, layers=layers, device=cfg.device,
+                                 progress=progress)
+    return {name: feats.get(i) for i, name in enumerate(feats.layer_names)}
+
+
+def _space(x: np.ndarray, pooling: str) -> np.ndarray:
+    """Target layer -> embeddings: spatial mean for ``mean``, else the map as is."""
+    if pooling == "mean" and x.ndim > 2:
+        return x.reshape(len(x), -1, x.shape[-1]).mean(1)
+    return x
+
+
+def target_and_driver(cfg: ReconstructConfig, images: ImageStimulusSet, progress: bool
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(target (n, d) or (n, h, w, c), driver map (n, h, w, c))``; one extraction when they share a model."""
+    drv, tgt = cfg.dataset.driver, cfg.target
+    grid = "grid7"
+    if tgt.model == drv.model and (tgt.pooling == "mean" or tgt.pooling == grid):
+        maps = _layer_maps(drv.model, list(dict.fromkeys([drv.layer, tgt.layer])), images, grid, cfg, progress)
+        return _space(maps[tgt.layer], tgt.pooling), maps[drv.layer]
+    driver = _layer_maps(drv.model, [drv.layer], images, grid, cfg, progress)[drv.layer]
+    pooling = "mean" if tgt.pooling == "mean" else tgt.pooling
+    return _layer_maps(tgt.model, [tgt.layer], images, pooling, cfg, progress)[tgt.layer], driver
+
+
+def make_decoder(spec: DecoderSpec, cfg: ReconstructConfig) -> Any:
+    if spec.kind == "ridge":
+        from brainalign.decoders.ridge_decoder import RidgeDecoder
+
+        return RidgeDecoder(**{"alphas": cfg.alphas, "dtype": "float32", **spec.params})
+    from brainalign.decoders.mindeye_decoder import MindEyeDecoder
+
+    return MindEyeDecoder(**{"seed": cfg.seed, **spec.params})
+
+
+def _training_set(responses: np.ndarray, tr: np.ndarray, average: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X (n_samples, v), image index of each sample)``; single trials (NaN-padded repeats dropped) for
+    ``after``, repeat means for ``before``."""
+    if average == "before":
+        return np.nanmean(responses[:, tr], 0), tr
+    x = responses[:, tr].reshape(-1, responses.shape[2])
+    img = np.tile(tr, responses.shape[0])
+    ok = np.isfinite(x).all(1)
+    return x[ok], img[ok]
+
+
+def decode_test(decoder: Any, responses: np.ndarray, te: np.ndarray, average: str) -> np.ndarray:
+    """Decoded embeddings of the held-out images ``(n_test, ...)``: decode the repeat mean (``before``) or
+    every trial and average the decoded embeddings (``after``)."""
+    if average == "before":
+        return np.asarray(decoder.predict(np.nanmean(responses[:, te], 0)), dtype=np.float32)
+    outs = []
+    for rep in responses[:, te]:
+        ok = np.isfinite(rep).all(1)
+        p = np.asarray(decoder.predict(rep[ok]), dtype=np.float32)
+        full = np.full((len(te), *p.shape[1:]), np.nan, dtype=np.float32)
+        full[ok] = p
+        outs.append(full)
+    return np.nanmean(np.stack(outs), 0)
+
+
+def _reencode(target: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, decoded: dict[str, np.ndarray],
+              cfg: ReconstructConfig) -> dict[str, np.ndarray]:
+    """Per-voxel r between measured held-out responses and the encoder's prediction from each decoded
+    embedding (and from the true embedding, the reference)."""
+    from brainalign.encoders.ridge import RidgeEncoder
+    from brainalign.metrics.correlation import pearson_r
+
+    flat = target.reshape(len(target), -1)
+    enc = RidgeEncoder(alphas=cfg.alphas, dtype="float32").fit(flat[tr], y[tr])
+    out = {"true embedding": pearson_r(y[te], enc.predict(flat[te]))}
+    for name, d in decoded.items():
+        out[name] = pearson_r(y[te], enc.predict(d.reshape(len(d), -1)))
+    return out
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = x.reshape(len(x), -1).astype(np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def retrieve_reconstructions(decoded: np.ndarray, target: np.ndarray, tr: np.ndarray) -> np.ndarray:
+    """For each decoded embedding, the index (into all images) of the most cosine-similar training image."""
+    sims = _unit(decoded) @ _unit(target[tr]).T
+    return tr[np.argmax(sims, 1)]
+
+
+def _generate(cfg: ReconstructConfig, decoded: np.ndarray, progress: bool) -> np.ndarray:
+    from brainalign.decoders.generators import load_generator
+    from brainalign.features.sources import resolve_device
+
+    g = cfg.generator
+    assert g is not None
+    gen = load_generator(g.name, device=resolve_device(g.device))
+    emb = decoded.reshape(len(decoded), -1)
+    if g.max_images is not None:
+        emb = emb[: g.max_images]
+    return gen.generate(emb, seeds=[g.seed + i for i in range(len(emb))], steps=g.steps, guidance=g.guidance,
+                        batch_size=g.batch_size, progress=progress)
+
+
+def _image_metrics(label: str, recon: np.ndarray, truth: np.ndarray, cfg: ReconstructConfig, progress: bool
+                   ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    from brainalign.metrics.image import feature_two_way, pixcorr, ssim
+
+    per: dict[str, np.ndarray] = {"pixcorr": pixcorr(recon, truth), "ssim": ssim(recon, truth)}
+    rows = [{"metric": "pixcorr", "value": float(per["pixcorr"].mean())},
+            {"metric": "ssim", "value": float(per["ssim"].mean())}]
+    for fm in cfg.feature_metrics:
+        both = ImageStimulusSet.from_arrays(f"{label}-recon+truth", np.concatenate([recon, truth]))
+        maps = _layer_maps(fm.model, [fm.layer], both, "mean", cfg, progress)[fm.layer]
+        n = len(recon)
+        name = fm.name or f"{fm.model}:{fm.layer}"
+        value, per_image = feature_two_way(maps[:n], maps[n:], return_per_image=True)
+        rows.append({"metric": f"two_way[{name}]", "value": float(value)})
+        per[f"two_way[{name}]"] = per_image
+    return [{"decoder": label, **r} for r in rows], per
+
+
+def _uint8(images: ImageStimulusSet, idx: np.ndarray, size: int | None = None) -> np.ndarray:
+    from PIL import Image
+
+    arrays = [images.load_array(int(i)) for i in idx]
+    if size is not None:
+        arrays = [np.asarray(Image.fromarray(a).resize((size, size), Image.Resampling.BICUBIC)) for a in arrays]
+    return np.stack(arrays)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    with atomic.writing(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def _save_npy(arr: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.writing(path, suffix=".npy") as tmp:
+        np.save(tmp, arr)
+
+
+def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray, target: np.ndarray,
+                tr: np.ndarray, te: np.ndarray, out: Path) -> tuple[np.ndarray, float]:
+    """Fit one decoder (or reuse its finished output) and decode the test images."""
+    path = out / "decoded" / f"{spec.label}.npy"
+    if path.is_file():
+        return np.load(path), float("nan")
+    X, img = _training_set(responses, tr, cfg.average_repeats)
+    t0 = time.perf_counter()
+    dec = make_decoder(spec, cfg)
+    if spec.kind == "mindeye":
+        dec.fit(X, target[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
+    else:
+        dec.fit(X, target[img], groups=img if cfg.average_repeats == "after" else None)
+    decoded = decode_test(dec, responses, te, cfg.average_repeats)
+    seconds = time.perf_counter() - t0
+    _save_npy(decoded, path)
+    return decoded, seconds
+
+
+def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = True) -> ReconstructRun:
+    """Run (or resume) a reconstruction run into ``out``; see the module docstring."""
+    from brainalign.data.visual import train_test_images
+    from brainalign.metrics.retrieval import retrieval_topk, two_way_identification
+    from brainalign.runner.vision_data import load_images, simulated_data
+
+    out = Path(out)
+    images = load_images(cfg.dataset.images, cfg.dataset.n_images)
+    n_test = max(1, round(cfg.test_fraction * len(images)))
+    if n_test < cfg.retrieval.n_candidates:
+        raise ConfigError(f"{n_test} test images cannot fill {cfg.retrieval.n_candidates}-way retrieval; raise "
+                          "dataset.n_images or test_fraction, or lower retrieval.n_candidates")
+    target, driver = target_and_driver(cfg, images, progress)
+    data = simulated_data(cfg.dataset, images, driver)
+    ds = data.dataset
+    responses = ds.responses if ds.responses.ndim == 3 else ds.responses[None]
+    tr, te = train_test_images(len(images), cfg.test_fraction, cfg.split_seed)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", cfg.model_dump(mode="json"))
+    protocol = {"n_test": int(te.size), "n_train": int(tr.size), "average_repeats": cfg.average_repeats,
+                "n_repeats": int(responses.shape[0]), "target": f"{cfg.target.model}:{cfg.target.layer}"
+                f" ({cfg.target.pooling})", "target_dim": int(np.prod(target.shape[1:])),
+                "reconstruction": cfg.reconstruction}
+    write_json(out / "data_report.json", {**data.describe, **protocol})
+
+    metrics, retrieval, per_image, decoded_all = [], [], [], {}
+    truth_idx = te[: cfg.grid_images]
+    grid_rows: dict[str, np.ndarray] = {}
+    for spec in cfg.decoders:
+        label = spec.label
+        decoded, seconds = _fit_decode(spec, cfg, responses, target, tr, te, out)
+        decoded_all[label] = decoded
+        log.info("%s: decoded %d test images%s", label, len(te), f" in {seconds:.1f} s" if seconds == seconds else "")
+        for direction in ("image", "brain"):
+            res = retrieval_topk(decoded.reshape(len(te), -1), target[te].reshape(len(te), -1),
+                                 n_candidates=cfg.retrieval.n_candidates, n_draws=cfg.retrieval.n_draws,
+                                 seed=cfg.retrieval.seed, direction=direction)
+            retrieval.append({"decoder": label, "direction": direction, "top1": res.accuracy, "ci_low": res.ci_low,
+                              "ci_high": res.ci_high, "n_candidates": res.n_candidates,
+                              "n_draws": cfg.retrieval.n_draws, "chance": res.chance, "ci": "2.5-97.5 pct of draws"})
+        cos = (_unit(decoded) * _unit(target[te])).sum(1)
+        metrics += [{"decoder": label, "metric": "two_way[target space]",
+                     "value": float(two_way_identification(decoded.reshape(len(te), -1),
+                                                           target[te].reshape(len(te), -1)))},
+                    {"decoder": label, "metric": "cosine[target space]", "value": float(cos.mean())}]
+        if seconds == seconds:
+            metrics.append({"decoder": label, "metric": "fit_seconds", "value": round(seconds, 2)})
+        per = pd.DataFrame({"decoder": label, "image_id": np.asarray(ds.image_ids)[te], "cosine": cos})
+        if cfg.reconstruction in ("retrieve", "both"):
+            idx = retrieve_reconstructions(decoded, target, tr)
+            recon, truth = _uint8(images, idx), _uint8(images, te)
+            rows, per_vals = _image_metrics(f"{label} (retrieved)", recon, truth, cfg, progress)
+            metrics += [{**r, "decoder": f"{label} (retrieved)"} for r in rows]
+            per["retrieved_id"] = np.asarray(ds.image_ids)[idx]
+            per = per.assign(**{f"retrieved_{k}": v for k, v in per_vals.items()})
+            _save_npy(idx, out / "reconstructions" / f"{label}_retrieved_index.npy")
+            grid_rows[f"{label} (retrieved)"] = recon[: cfg.grid_images]
+        if cfg.reconstruction in ("generate", "both"):
+            gen = _generate(cfg, decoded, progress)
+            _save_npy(gen, out / "reconstructions" / f"{label}_generated.npy")
+            truth = _uint8(images, te[: len(gen)], size=gen.shape[1])
+            rows, _ = _image_metrics(f"{label} (generated)", gen, truth, cfg, progress)
+            metrics += [{**r, "decoder": f"{label} (generated)"} for r in rows]
+            grid_rows[f"{label} (generated)"] = gen[: cfg.grid_images]
+        per_image.append(per)
+
+    if cfg.encode_back:
+        y = np.nanmean(responses, 0).astype(np.float64)
+        for name, r in _reencode(target, y, tr, te, decoded_all, cfg).items():
+            metrics.append({"decoder": name, "metric": "reencode_r", "value": float(np.nanmean(r))})
+
+    metrics_df = pd.DataFrame(metrics).assign(**{k: v for k, v in protocol.items()})
+    retrieval_df = pd.DataFrame(retrieval).assign(average_repeats=cfg.average_repeats, n_test=int(te.size))
+    _write_csv(metrics_df, out / "metrics.csv")
+    _write_csv(retrieval_df, out / "retrieval.csv")
+    _write_csv(pd.concat(per_image, ignore_index=True), out / "per_image.csv")
+    if grid_rows:
+        from brainalign.reports.image_grid import save_image_grid
+
+        size = max(r.shape[1] for r in grid_rows.values())
+        save_image_grid(_uint8(images, truth_idx, size=size), grid_rows, out / "reconstructions.png")
+    return ReconstructRun(out=out, metrics=metrics_df, retrieval=retrieval_df)
