@@ -211,10 +211,13 @@ def _torch_dtype(entry: GeneratorEntry, device: str, dtype: Any) -> torch.dtype:
 @contextlib.contextmanager
 def _quiet_hf() -> Iterator[None]:
     """Silence diffusers' and transformers' warnings and progress bars for the duration (restored after)."""
-    from diffusers.utils import logging as dlog
-    from transformers.utils import logging as tlog
+    import importlib
 
-    saved = [(m, m.get_verbosity(), m.is_progress_bar_enabled()) for m in (dlog, tlog)]
+    mods = []
+    for name in ("diffusers.utils.logging", "transformers.utils.logging"):
+        with contextlib.suppress(ImportError):  # transformers is only needed by pipelines with a text encoder
+            mods.append(importlib.import_module(name))
+    saved = [(m, m.get_verbosity(), m.is_progress_bar_enabled()) for m in mods]
     for m, _, _ in saved:
         m.set_verbosity_error()
         m.disable_progress_bar()
@@ -243,8 +246,8 @@ def _load_pipeline(entry: GeneratorEntry, source: str, dtype: torch.dtype) -> An
             source, safety_checker=None, requires_safety_checker=False, image_encoder=None,
             feature_extractor=None, **common)
     else:
-        pipe = diffusers.StableDiffusionXLPipeline.from_pretrained(
-            source, image_encoder=None, feature_extractor=None, **common)
+        pipe = diffusers.StableDiffusionXLPipeline.from_pretrained(  # no invisible watermark on reconstructions
+            source, image_encoder=None, feature_extractor=None, add_watermarker=False, **common)
     adapter = _locate(entry.adapter_id or "", entry.adapter_revision, "IP-Adapter", entry.name,
                       "/".join(p for p in (entry.adapter_subfolder, entry.adapter_weight) if p))
     adapter_local = Path(adapter).exists()
@@ -425,7 +428,7 @@ class Generator:
 
         Args:
             embeds: (n, embed_dim) decoded image embeddings (in the generator's CLIP space).
-            seeds: one seed per image, or an int (image i gets ``seeds + i``), or ``None`` (= 0).
+            seeds: one seed per image, or an int (image i gets ``seeds + i``), or ``None`` (image i gets seed i).
             steps, guidance: denoising steps and guidance scale (default: the entry's; guidance <= 1: none).
             batch_size: images per pipeline call.
             init_images: (n, H, W, 3) uint8 low-level images to start from (img2img; resized to the output size).
@@ -472,7 +475,8 @@ class Generator:
 
         out = np.empty((n, height, width, 3), dtype=np.uint8)
         run = {"stable-unclip": self._run_unclip, "kandinsky22": self._run_kandinsky}.get(e.kind, self._run_ip_adapter)
-        with torch.inference_mode(), tqdm(total=n, desc=f"generate {self.name}", unit="img", disable=not progress) as bar:
+        with torch.inference_mode(), _quiet_hf(), \
+                tqdm(total=n, desc=f"generate {self.name}", unit="img", disable=not progress) as bar:
             for start in range(0, n, batch_size):
                 sl = slice(start, min(start + batch_size, n))
                 gens = [torch.Generator("cpu").manual_seed(s) for s in seed_list[sl]]
@@ -498,8 +502,9 @@ class Generator:
             cls = {"kandinsky22": diffusers.KandinskyV22Img2ImgPipeline,
                    "ip-adapter-sd15": diffusers.StableDiffusionImg2ImgPipeline,
                    "ip-adapter-sdxl": diffusers.StableDiffusionXLImg2ImgPipeline}[self.entry.kind]
+            extra = {"add_watermarker": False} if self.entry.kind == "ip-adapter-sdxl" else {}
             with _quiet_hf():  # shares the modules (and the adapter); dtype: from_pipe casts to it
-                self._img2img = cls.from_pipe(self.pipeline, dtype=self.dtype)
+                self._img2img = cls.from_pipe(self.pipeline, dtype=self.dtype, **extra)
             self._img2img.set_progress_bar_config(disable=True)
         return self._img2img
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from brainalign.decoders.generators import GeneratorEntry, _quiet_hf
 
-TinyGeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15"]
+TinyGeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl"]
 IMAGE_SIZE = 32
 EMBED_DIM = 16
 IP_ADAPTER_SUBFOLDER = "ip_adapter"
@@ -72,7 +72,7 @@ def build_tiny_unclip(dest: str | Path, *, seed: int = 0, embed_dim: int = EMBED
     noise-level embedding), as in Stable unCLIP 2.1 (1024 + 1024).
     """
     import torch
-    from diffusers import DDIMScheduler, DDPMScheduler, StableUnCLIPImg2ImgPipeline
+    from diffusers import DDPMScheduler, StableUnCLIPImg2ImgPipeline
     from diffusers.pipelines.stable_diffusion.stable_unclip_image_normalizer import (
         StableUnCLIPImageNormalizer,
     )
@@ -92,8 +92,7 @@ def build_tiny_unclip(dest: str | Path, *, seed: int = 0, embed_dim: int = EMBED
         tokenizer=tokenizer,
         text_encoder=_text_encoder(tokenizer),
         unet=_sd_unet(32, class_embed_type="projection", projection_class_embeddings_input_dim=2 * embed_dim),
-        scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-                                clip_sample=False, set_alpha_to_one=False, steps_offset=1),
+        scheduler=_sd_scheduler(),
         vae=_vae(),
     )
     with _quiet_hf():
@@ -127,29 +126,18 @@ def build_tiny_kandinsky(dest: str | Path, *, seed: int = 0, embed_dim: int = EM
     return dest
 
 
-def build_tiny_ip_adapter_sd15(dest: str | Path, *, seed: int = 0, embed_dim: int = EMBED_DIM) -> Path:
-    """Write a tiny random Stable Diffusion 1.5-style pipeline to ``dest`` and a tiny IP-Adapter next to it.
+def _sd_scheduler():
+    from diffusers import DDIMScheduler
 
-    The adapter is ``dest/ip_adapter/ip-adapter_tiny.safetensors`` in the layout of ``h94/IP-Adapter``
-    (``image_proj.*``: embedding -> 4 tokens; ``ip_adapter.{1,3,..}.to_{k,v}_ip.weight``: one pair per
-    cross-attention layer).
-    """
+    return DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
+                         set_alpha_to_one=False, steps_offset=1)
+
+
+def _write_ip_adapter(unet, dest: Path, embed_dim: int) -> None:
+    """A random base IP-Adapter for ``unet`` in ``h94/IP-Adapter``'s layout: ``image_proj.*`` (embedding -> 4
+    tokens) and ``ip_adapter.{1,3,..}.to_{k,v}_ip.weight`` (one pair per cross-attention layer)."""
     import torch
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
     from safetensors.torch import save_file
-
-    dest = Path(dest)
-    torch.manual_seed(seed)
-    tokenizer = _clip_tokenizer()
-    unet = _sd_unet(32)
-    pipe = StableDiffusionPipeline(
-        vae=_vae(), text_encoder=_text_encoder(tokenizer), tokenizer=tokenizer, unet=unet,
-        scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-                                clip_sample=False, set_alpha_to_one=False, steps_offset=1),
-        safety_checker=None, feature_extractor=None, image_encoder=None, requires_safety_checker=False,
-    )
-    with _quiet_hf():
-        pipe.save_pretrained(dest)
 
     cross_dim, n_tokens = unet.config.cross_attention_dim, 4
     tensors = {
@@ -168,11 +156,60 @@ def build_tiny_ip_adapter_sd15(dest: str | Path, *, seed: int = 0, embed_dim: in
         key += 2
     (dest / IP_ADAPTER_SUBFOLDER).mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(dest / IP_ADAPTER_SUBFOLDER / IP_ADAPTER_WEIGHT))
+
+
+def build_tiny_ip_adapter_sd15(dest: str | Path, *, seed: int = 0, embed_dim: int = EMBED_DIM) -> Path:
+    """Write a tiny random Stable Diffusion 1.5-style pipeline to ``dest`` and a tiny IP-Adapter next to it
+    (``dest/ip_adapter/ip-adapter_tiny.safetensors``)."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    dest = Path(dest)
+    torch.manual_seed(seed)
+    tokenizer = _clip_tokenizer()
+    unet = _sd_unet(32)
+    pipe = StableDiffusionPipeline(
+        vae=_vae(), text_encoder=_text_encoder(tokenizer), tokenizer=tokenizer, unet=unet, scheduler=_sd_scheduler(),
+        safety_checker=None, feature_extractor=None, image_encoder=None, requires_safety_checker=False,
+    )
+    with _quiet_hf():
+        pipe.save_pretrained(dest)
+    _write_ip_adapter(unet, dest, embed_dim)
+    return dest
+
+
+def build_tiny_ip_adapter_sdxl(dest: str | Path, *, seed: int = 0, embed_dim: int = EMBED_DIM) -> Path:
+    """Write a tiny random SDXL-style pipeline (two text encoders, ``text_time`` conditioning) to ``dest`` and a
+    tiny IP-Adapter next to it."""
+    import torch
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+
+    dest = Path(dest)
+    torch.manual_seed(seed)
+    tokenizer, tokenizer_2 = _clip_tokenizer(), _clip_tokenizer()
+    text_encoder, text_encoder_2 = _text_encoder(tokenizer), _text_encoder(tokenizer_2, with_projection=True)
+    time_dim, pooled_dim = 8, text_encoder_2.config.projection_dim
+    unet = UNet2DConditionModel(
+        sample_size=IMAGE_SIZE // 2, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(16, 32), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4), use_linear_projection=True,
+        cross_attention_dim=text_encoder.config.hidden_size + text_encoder_2.config.hidden_size,
+        addition_embed_type="text_time", addition_time_embed_dim=time_dim,
+        projection_class_embeddings_input_dim=6 * time_dim + pooled_dim, norm_num_groups=8,
+    )
+    pipe = StableDiffusionXLPipeline(
+        vae=_vae(), text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer=tokenizer,
+        tokenizer_2=tokenizer_2, unet=unet, scheduler=_sd_scheduler(), image_encoder=None, feature_extractor=None,
+        add_watermarker=False,
+    )
+    with _quiet_hf():
+        pipe.save_pretrained(dest)
+    _write_ip_adapter(unet, dest, embed_dim)
     return dest
 
 
 _BUILDERS = {"stable-unclip": build_tiny_unclip, "kandinsky22": build_tiny_kandinsky,
-             "ip-adapter-sd15": build_tiny_ip_adapter_sd15}
+             "ip-adapter-sd15": build_tiny_ip_adapter_sd15, "ip-adapter-sdxl": build_tiny_ip_adapter_sdxl}
 
 
 def build_tiny_generator(kind: TinyGeneratorKind, dest: str | Path, *, seed: int = 0,
@@ -188,7 +225,7 @@ def tiny_generator_entry(kind: TinyGeneratorKind, folder: str | Path, name: str 
     fields: dict = {"name": name or f"tiny-{kind}", "kind": kind, "model_id": folder, "revision": "local",
                     "embed_dim": embed_dim, "steps": 4, "guidance": 3.0, "height": IMAGE_SIZE,
                     "width": IMAGE_SIZE, "dtype": "float32"}
-    if kind == "ip-adapter-sd15":
+    if kind.startswith("ip-adapter"):
         fields.update(adapter_id=folder, adapter_subfolder=IP_ADAPTER_SUBFOLDER, adapter_weight=IP_ADAPTER_WEIGHT)
     fields.update(overrides)
     return GeneratorEntry(**fields)

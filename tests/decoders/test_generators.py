@@ -50,7 +50,7 @@ def _offline_one_thread():
 def folders(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny_generators")
     return {kind: build_tiny_generator(kind, root / kind)
-            for kind in ("stable-unclip", "kandinsky22", "ip-adapter-sd15")}
+            for kind in ("stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl")}
 
 
 @pytest.fixture(scope="module")
@@ -234,8 +234,9 @@ def test_kandinsky(folders, embeds, init_images):
         gen.generate(embeds, prompt="a cat", progress=False)
 
 
-def test_ip_adapter_sd15(folders, embeds, init_images):
-    gen = load_generator(tiny_generator_entry("ip-adapter-sd15", folders["ip-adapter-sd15"]))
+@pytest.mark.parametrize("kind", ["ip-adapter-sd15", "ip-adapter-sdxl"])
+def test_ip_adapter(kind, folders, embeds, init_images):
+    gen = load_generator(tiny_generator_entry(kind, folders[kind]))
     a = gen.generate(embeds, seeds=0, batch_size=N, progress=False)
     assert a.shape == (N, IMAGE_SIZE, IMAGE_SIZE, 3) and a.dtype == np.uint8
     # one embedding per image within a batch (diffusers would repeat one IP image for every prompt)
