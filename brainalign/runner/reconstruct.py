@@ -105,18 +105,22 @@ def decode_test(decoder: Any, responses: np.ndarray, te: np.ndarray, average: st
     return np.nanmean(np.stack(outs), 0)
 
 
-def _reencode(target: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, decoded: dict[str, np.ndarray],
-              cfg: ReconstructConfig) -> dict[str, np.ndarray]:
-    """Per-voxel r between measured held-out responses and the encoder's prediction from each decoded
-    embedding (and from the true embedding, the reference)."""
+def _reencode(target: np.ndarray, responses: np.ndarray, tr: np.ndarray, te: np.ndarray,
+              decoded: dict[str, np.ndarray], cfg: ReconstructConfig) -> dict[str, np.ndarray]:
+    """Decode -> re-encode: per-voxel r between the LAST repeat's held-out responses and the subject's encoder
+    (ridge, embedding -> voxels, fitted on the training images) applied to embeddings decoded from the OTHER
+    repeats -- so decoded and compared responses share no trial noise. ``true embedding``: the encoder on the
+    images' real embeddings (the reference the decoded ones approach)."""
     from brainalign.encoders.ridge import RidgeEncoder
     from brainalign.metrics.correlation import pearson_r
 
     flat = target.reshape(len(target), -1)
-    enc = RidgeEncoder(alphas=cfg.alphas, dtype="float32").fit(flat[tr], y[tr])
-    out = {"true embedding": pearson_r(y[te], enc.predict(flat[te]))}
+    y_train = np.nanmean(responses[:, tr], 0).astype(np.float64)
+    y_last = responses[-1, te].astype(np.float64)
+    enc = RidgeEncoder(alphas=cfg.alphas, dtype="float32").fit(flat[tr], y_train)
+    out = {"true embedding": pearson_r(y_last, enc.predict(flat[te]))}
     for name, d in decoded.items():
-        out[name] = pearson_r(y[te], enc.predict(d.reshape(len(d), -1)))
+        out[name] = pearson_r(y_last, enc.predict(d.reshape(len(d), -1)))
     return out
 
 
@@ -184,11 +188,13 @@ def _save_npy(arr: np.ndarray, path: Path) -> None:
 
 
 def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray, target: np.ndarray,
-                tr: np.ndarray, te: np.ndarray, out: Path) -> tuple[np.ndarray, float]:
-    """Fit one decoder (or reuse its finished output) and decode the test images."""
+                tr: np.ndarray, te: np.ndarray, out: Path) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Fit one decoder (or reuse its finished output); decode the test images from all repeats and, for
+    decode -> re-encode without shared noise, from all repeats but the last (``None`` with one repeat)."""
     path = out / "decoded" / f"{spec.label}.npy"
+    split_path = out / "decoded" / f"{spec.label}_first_repeats.npy"
     if path.is_file():
-        return np.load(path), float("nan")
+        return np.load(path), np.load(split_path) if split_path.is_file() else None, float("nan")
     X, img = _training_set(responses, tr, cfg.average_repeats)
     t0 = time.perf_counter()
     dec = make_decoder(spec, cfg)
@@ -198,8 +204,11 @@ def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray
         dec.fit(X, target[img], groups=img if cfg.average_repeats == "after" else None)
     decoded = decode_test(dec, responses, te, cfg.average_repeats)
     seconds = time.perf_counter() - t0
+    first = decode_test(dec, responses[:-1], te, cfg.average_repeats) if len(responses) > 1 else None
+    if first is not None:
+        _save_npy(first, split_path)
     _save_npy(decoded, path)
-    return decoded, seconds
+    return decoded, first, seconds
 
 
 def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = True) -> ReconstructRun:
@@ -225,24 +234,31 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
                 "n_repeats": int(responses.shape[0]), "target": f"{cfg.target.model}:{cfg.target.layer}"
                 f" ({cfg.target.pooling})", "target_dim": int(np.prod(target.shape[1:])),
                 "reconstruction": cfg.reconstruction}
-    write_json(out / "data_report.json", {**data.describe, **protocol})
 
-    metrics, retrieval, per_image, decoded_all = [], [], [], {}
+    # similarity in the target space: cosine after removing the training images' mean embedding (post-ReLU
+    # features like EfficientNet's share a large mean that makes raw cosines crowd onto "hub" images)
+    centre = target[tr].mean(0, keepdims=True)
+    target_c = target - centre
+    protocol["similarity"] = "cosine after subtracting the mean training embedding"
+    write_json(out / "data_report.json", {**data.describe, **protocol})
+    metrics, retrieval, per_image, decoded_first = [], [], [], {}
     truth_idx = te[: cfg.grid_images]
     grid_rows: dict[str, np.ndarray] = {}
     for spec in cfg.decoders:
         label = spec.label
-        decoded, seconds = _fit_decode(spec, cfg, responses, target, tr, te, out)
-        decoded_all[label] = decoded
+        decoded, first, seconds = _fit_decode(spec, cfg, responses, target, tr, te, out)
+        decoded_c = decoded - centre
+        if first is not None:
+            decoded_first[label] = first
         log.info("%s: decoded %d test images%s", label, len(te), f" in {seconds:.1f} s" if seconds == seconds else "")
         for direction in ("image", "brain"):
-            res = retrieval_topk(decoded.reshape(len(te), -1), target[te].reshape(len(te), -1),
+            res = retrieval_topk(decoded_c.reshape(len(te), -1), target_c[te].reshape(len(te), -1),
                                  n_candidates=cfg.retrieval.n_candidates, n_draws=cfg.retrieval.n_draws,
                                  seed=cfg.retrieval.seed, direction=direction)
             retrieval.append({"decoder": label, "direction": direction, "top1": res.accuracy, "ci_low": res.ci_low,
                               "ci_high": res.ci_high, "n_candidates": res.n_candidates,
                               "n_draws": cfg.retrieval.n_draws, "chance": res.chance, "ci": "2.5-97.5 pct of draws"})
-        cos = (_unit(decoded) * _unit(target[te])).sum(1)
+        cos = (_unit(decoded_c) * _unit(target_c[te])).sum(1)
         metrics += [{"decoder": label, "metric": "two_way[target space]",
                      "value": float(two_way_identification(decoded.reshape(len(te), -1),
                                                            target[te].reshape(len(te), -1)))},
@@ -251,7 +267,7 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
             metrics.append({"decoder": label, "metric": "fit_seconds", "value": round(seconds, 2)})
         per = pd.DataFrame({"decoder": label, "image_id": np.asarray(ds.image_ids)[te], "cosine": cos})
         if cfg.reconstruction in ("retrieve", "both"):
-            idx = retrieve_reconstructions(decoded, target, tr)
+            idx = retrieve_reconstructions(decoded_c, target_c, tr)
             recon, truth = _uint8(images, idx), _uint8(images, te)
             rows, per_vals = _image_metrics(f"{label} (retrieved)", recon, truth, cfg, progress)
             metrics += [{**r, "decoder": f"{label} (retrieved)"} for r in rows]
@@ -268,10 +284,11 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
             grid_rows[f"{label} (generated)"] = gen[: cfg.grid_images]
         per_image.append(per)
 
-    if cfg.encode_back:
-        y = np.nanmean(responses, 0).astype(np.float64)
-        for name, r in _reencode(target, y, tr, te, decoded_all, cfg).items():
-            metrics.append({"decoder": name, "metric": "reencode_r", "value": float(np.nanmean(r))})
+    if cfg.encode_back and decoded_first:
+        for name, r in _reencode(target, responses, tr, te, decoded_first, cfg).items():
+            metrics.append({"decoder": name, "metric": "reencode_r[last repeat]", "value": float(np.nanmean(r))})
+    elif cfg.encode_back:
+        log.info("decode -> re-encode needs >= 2 repeats (decode from some, compare with another); skipped")
 
     metrics_df = pd.DataFrame(metrics).assign(**{k: v for k, v in protocol.items()})
     retrieval_df = pd.DataFrame(retrieval).assign(average_repeats=cfg.average_repeats, n_test=int(te.size))
