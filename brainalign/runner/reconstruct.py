@@ -8,7 +8,7 @@ identification of the reconstructions on feature extractors' layers, and decode 
 embedding passed through the subject's encoder, correlated with the measured held-out responses).
 
 Outputs in ``OUT/``: ``metrics.csv`` (``decoder, metric, value`` + protocol columns), ``retrieval.csv``
-(``decoder, direction, top1, ci_low, ci_high, n_candidates, ...``), ``per_image.csv``, ``decoded/<decoder>.npy``,
+(``decoder, direction, top1, ci_low, ci_high, n_candidates, ...``), ``per_image.csv``, ``decoded/<decoder>_*.npy``,
 ``reconstructions/<decoder>.npy``, ``reconstructions.png`` (ground truth above the reconstructions),
 ``config.json``, ``data_report.json``; MindEye checkpoints under ``decoders/<name>/`` (resumable).
 """
@@ -90,15 +90,24 @@ def _training_set(responses: np.ndarray, tr: np.ndarray, average: str) -> tuple[
     return x[ok], img[ok]
 
 
-def decode_test(decoder: Any, responses: np.ndarray, te: np.ndarray, average: str) -> np.ndarray:
+def _predict(decoder: Any, X: np.ndarray, space: str) -> np.ndarray:
+    """``space`` ``retrieval``: the output to compare by cosine (MindEye: contrastive head); ``target``: the
+    output in (centred) target units (MindEye: MSE head)."""
+    if hasattr(decoder, "predict_prior") and space == "target":
+        return decoder.predict(X, head="embed")
+    return decoder.predict(X)
+
+
+def decode_test(decoder: Any, responses: np.ndarray, te: np.ndarray, average: str, space: str = "target"
+                ) -> np.ndarray:
     """Decoded embeddings of the held-out images ``(n_test, ...)``: decode the repeat mean (``before``) or
     every trial and average the decoded embeddings (``after``)."""
     if average == "before":
-        return np.asarray(decoder.predict(np.nanmean(responses[:, te], 0)), dtype=np.float32)
+        return np.asarray(_predict(decoder, np.nanmean(responses[:, te], 0), space), dtype=np.float32)
     outs = []
     for rep in responses[:, te]:
         ok = np.isfinite(rep).all(1)
-        p = np.asarray(decoder.predict(rep[ok]), dtype=np.float32)
+        p = np.asarray(_predict(decoder, rep[ok], space), dtype=np.float32)
         full = np.full((len(te), *p.shape[1:]), np.nan, dtype=np.float32)
         full[ok] = p
         outs.append(full)
@@ -187,28 +196,36 @@ def _save_npy(arr: np.ndarray, path: Path) -> None:
         np.save(tmp, arr)
 
 
-def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray, target: np.ndarray,
-                tr: np.ndarray, te: np.ndarray, out: Path) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """Fit one decoder (or reuse its finished output); decode the test images from all repeats and, for
-    decode -> re-encode without shared noise, from all repeats but the last (``None`` with one repeat)."""
-    path = out / "decoded" / f"{spec.label}.npy"
-    split_path = out / "decoded" / f"{spec.label}_first_repeats.npy"
-    if path.is_file():
-        return np.load(path), np.load(split_path) if split_path.is_file() else None, float("nan")
+DECODED = ("target", "retrieval", "target_first_repeats")
+
+
+def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray, target_c: np.ndarray,
+                tr: np.ndarray, te: np.ndarray, out: Path) -> tuple[dict[str, np.ndarray], float]:
+    """Fit one decoder on centred targets (or reuse its finished outputs) and decode the test images.
+
+    Returns ``{"target": centred target-space output, "retrieval": the output compared by cosine,
+    "target_first_repeats": target-space output from all repeats but the last (absent with one repeat)}``.
+    """
+    folder = out / "decoded"
+    paths = {k: folder / f"{spec.label}_{k}.npy" for k in DECODED}
+    if paths["target"].is_file() and paths["retrieval"].is_file():
+        return {k: np.load(p) for k, p in paths.items() if p.is_file()}, float("nan")
     X, img = _training_set(responses, tr, cfg.average_repeats)
     t0 = time.perf_counter()
     dec = make_decoder(spec, cfg)
     if spec.kind == "mindeye":
-        dec.fit(X, target[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
+        dec.fit(X, target_c[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
     else:
-        dec.fit(X, target[img], groups=img if cfg.average_repeats == "after" else None)
-    decoded = decode_test(dec, responses, te, cfg.average_repeats)
+        dec.fit(X, target_c[img], groups=img if cfg.average_repeats == "after" else None)
+    decoded = {"target": decode_test(dec, responses, te, cfg.average_repeats, "target"),
+               "retrieval": decode_test(dec, responses, te, cfg.average_repeats, "retrieval")}
     seconds = time.perf_counter() - t0
-    first = decode_test(dec, responses[:-1], te, cfg.average_repeats) if len(responses) > 1 else None
-    if first is not None:
-        _save_npy(first, split_path)
-    _save_npy(decoded, path)
-    return decoded, first, seconds
+    if len(responses) > 1:
+        decoded["target_first_repeats"] = decode_test(dec, responses[:-1], te, cfg.average_repeats, "target")
+    for k in ("target_first_repeats", "retrieval", "target"):  # "target" last: its presence marks completion
+        if k in decoded:
+            _save_npy(decoded[k], paths[k])
+    return decoded, seconds
 
 
 def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = True) -> ReconstructRun:
@@ -246,10 +263,10 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     grid_rows: dict[str, np.ndarray] = {}
     for spec in cfg.decoders:
         label = spec.label
-        decoded, first, seconds = _fit_decode(spec, cfg, responses, target, tr, te, out)
-        decoded_c = decoded - centre
-        if first is not None:
-            decoded_first[label] = first
+        outs, seconds = _fit_decode(spec, cfg, responses, target_c, tr, te, out)
+        decoded_c, decoded = outs["retrieval"], outs["target"] + centre
+        if "target_first_repeats" in outs:
+            decoded_first[label] = outs["target_first_repeats"] + centre
         log.info("%s: decoded %d test images%s", label, len(te), f" in {seconds:.1f} s" if seconds == seconds else "")
         for direction in ("image", "brain"):
             res = retrieval_topk(decoded_c.reshape(len(te), -1), target_c[te].reshape(len(te), -1),
@@ -260,8 +277,8 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
                               "n_draws": cfg.retrieval.n_draws, "chance": res.chance, "ci": "2.5-97.5 pct of draws"})
         cos = (_unit(decoded_c) * _unit(target_c[te])).sum(1)
         metrics += [{"decoder": label, "metric": "two_way[target space]",
-                     "value": float(two_way_identification(decoded.reshape(len(te), -1),
-                                                           target[te].reshape(len(te), -1)))},
+                     "value": float(two_way_identification(decoded_c.reshape(len(te), -1),
+                                                           target_c[te].reshape(len(te), -1)))},
                     {"decoder": label, "metric": "cosine[target space]", "value": float(cos.mean())}]
         if seconds == seconds:
             metrics.append({"decoder": label, "metric": "fit_seconds", "value": round(seconds, 2)})
