@@ -152,3 +152,7 @@ app.command("report")(report)
 
 def main() -> None:  # pragma: no cover
     app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m brainalign.cli` (e.g. under accelerate launch)
+    main()
