@@ -1,7 +1,7 @@
 """MindEye-style network: per-subject linear inputs into a shared space, a residual MLP, and output heads.
 
 ``x`` (b, v_s) of subject ``s`` -> z-scored with the subject's training statistics -> ``Linear(v_s, hidden)``
-(the only subject-specific part, as in MindEye2 / MindBridge) -> LayerNorm, GELU, dropout -> ``n_blocks``
+(the only subject-specific part, as in MindEye2 / MindBridge) -> LayerNorm, GELU, input dropout -> ``n_blocks``
 residual blocks ``h + Dropout(GELU(LN(Linear(h))))`` -> heads:
 
 * ``embed``: ``Linear(hidden, t*d)`` -> ``(b, d)`` or ``(b, t, d)`` in *standardised* target units (the MSE target
@@ -96,7 +96,8 @@ class MindEyeNet(nn.Module):
         target_shape: ``(d,)`` for one embedding per image or ``(t, d)`` for a token grid.
         hidden: width of the shared space.
         n_blocks: residual blocks.
-        dropout: dropout after the input layer and in every block.
+        dropout: dropout in every residual block (MindEye: 0.15).
+        input_dropout: dropout after the input layer (MindEye: 0.5); ``None`` uses ``dropout``.
         proj_hidden: hidden width of the contrastive projector (per token); 0 for a linear projector.
         low_shape: ``(c, h, w)`` of the optional low-level target; ``None`` builds no low-level branch.
         low_channels: conv width of the low-level decoder.
@@ -112,6 +113,7 @@ class MindEyeNet(nn.Module):
         proj_hidden: int = 256,
         low_shape: Sequence[int] | None = None,
         low_channels: int = 32,
+        input_dropout: float | None = None,
     ) -> None:
         super().__init__()
         self.target_shape = tuple(int(s) for s in target_shape)
@@ -122,7 +124,8 @@ class MindEyeNet(nn.Module):
         self.inputs = nn.ModuleDict()
         for s, v in n_voxels.items():
             self.add_subject(s, int(v))
-        self.stem = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(dropout))
+        p_in = dropout if input_dropout is None else input_dropout
+        self.stem = nn.Sequential(nn.LayerNorm(hidden), nn.GELU(), nn.Dropout(p_in))
         self.blocks = nn.Sequential(*[ResidualBlock(hidden, dropout) for _ in range(n_blocks)])
         d = self.target_shape[-1]
         n_out = math.prod(self.target_shape)

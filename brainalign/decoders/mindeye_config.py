@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class MindEyeConfig(BaseModel):
     """Everything :class:`~brainalign.decoders.mindeye_decoder.MindEyeDecoder` needs besides the data.
 
-    Network: ``hidden`` (shared width), ``n_blocks`` residual blocks, ``dropout``, ``proj_hidden`` (contrastive
+    Network: ``hidden`` (shared width), ``n_blocks`` residual blocks, ``dropout`` (blocks) and ``input_dropout``
+    (after the subject layer; MindEye: 0.15 and 0.5), ``proj_hidden`` (contrastive
     projector width, 0 = linear), ``low_channels`` (low-level conv width).
     Losses: BiMixCo for the first ``mixco_frac`` of the epochs (``mixco_beta`` of Beta(b, b), a sample is mixed
     with probability ``mixco_prob``, temperature ``mixco_temp``), then SoftCLIP with temperature annealed from
@@ -32,6 +33,7 @@ class MindEyeConfig(BaseModel):
     hidden: int = Field(256, gt=0)
     n_blocks: int = Field(2, ge=0)
     dropout: float = Field(0.15, ge=0, lt=1)
+    input_dropout: float = Field(0.5, ge=0, lt=1)
     proj_hidden: int = Field(256, ge=0)
     low_channels: int = Field(32, gt=0)
 

@@ -52,7 +52,8 @@ def _build(config: MindEyeConfig, arch: dict[str, Any]) -> MindEyeObjective:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         net = MindEyeNet({s: int(v) for s, v in arch["subjects"]}, shape, config.hidden, config.n_blocks,
-                         config.dropout, config.proj_hidden, arch.get("low_shape"), config.low_channels)
+                         config.dropout, config.proj_hidden, arch.get("low_shape"), config.low_channels,
+                         config.input_dropout)
         prior = None
         if config.prior:
             prior = DiffusionPrior(shape[-1], shape[0] if len(shape) == 2 else 1, shape[-1], config.prior_width,
@@ -74,7 +75,8 @@ class MindEyeDecoder:
     """MindEye-style decoder with a scikit-learn-like API; hyper-parameters in :class:`MindEyeConfig`.
 
     Fitted attributes: ``objective_`` (network ``.net`` and optional ``.prior``), ``history_`` (per-epoch logs),
-    ``finished_`` (False when a callback stopped training early).
+    ``finished_`` (False when a callback stopped training early), ``best_epoch_`` (restored epoch with
+    ``patience``, else None).
     """
 
     DEFAULT_SUBJECT = "subject"
@@ -175,6 +177,7 @@ class MindEyeDecoder:
         out = train(objective, data, cfg, list(objective.parameters()),
                     None if checkpoint_dir is None else Path(checkpoint_dir), run_config, callback)
         self.objective_, self.history_, self.finished_ = objective, out["history"], out["finished"]
+        self.best_epoch_ = out["best_epoch"]
         return self
 
     def _run_config(self, extra: dict[str, Any]) -> dict[str, Any]:

@@ -89,9 +89,10 @@ class SubjectBatchSampler:
         return iter([batches[j] for j in rng.permutation(len(batches))])
 
 
-def make_accelerator(config: MindEyeConfig) -> Any:
-    """An :class:`accelerate.Accelerator` for ``config`` (DDP with unused parameters allowed: a batch touches
-    one subject's input layer). In a single process an earlier Accelerator with other settings is replaced."""
+def make_accelerator(config: MindEyeConfig, find_unused: bool = True) -> Any:
+    """An :class:`accelerate.Accelerator` for ``config``; ``find_unused`` lets DDP skip parameters a batch does not
+    touch (needed with several subjects: a batch uses one input layer). In a single process an earlier
+    Accelerator with other settings is replaced."""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState, PartialState
     from accelerate.utils import DistributedDataParallelKwargs
@@ -100,7 +101,7 @@ def make_accelerator(config: MindEyeConfig) -> Any:
         cpu=config.cpu,
         mixed_precision=config.mixed_precision,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
     )
     try:
         acc = Accelerator(**kw)
@@ -179,17 +180,17 @@ def _scheduler(optimizer: Any, config: MindEyeConfig, steps: int) -> Any:
 def _check_run(run: Path, run_config: dict[str, Any], accelerator: Any) -> dict[str, Any] | None:
     """Create ``run`` (config.json) or check that it holds the same config; returns its state or None."""
     path = run / ck.CONFIG
-    if path.is_file():
-        saved = ck.read_json(path, "run config")
-        if saved != json_roundtrip(run_config):
-            raise DecoderError(
-                f"{run} holds a run with another config or data; pass a new checkpoint_dir or delete {run}"
-            )
-        return ck.read_state(run)
-    if accelerator.is_main_process:
+    accelerator.wait_for_everyone()
+    existed = path.is_file()
+    accelerator.wait_for_everyone()  # every process has looked before the main one writes
+    if not existed and accelerator.is_main_process:
         write_json(path, run_config)
     accelerator.wait_for_everyone()
-    return None
+    if not existed:
+        return None
+    if ck.read_json(path, "run config") != json_roundtrip(run_config):
+        raise DecoderError(f"{run} holds a run with another config or data; pass a new checkpoint_dir or delete {run}")
+    return ck.read_state(run)
 
 
 def json_roundtrip(obj: Any) -> Any:
@@ -215,7 +216,8 @@ def train(
     leaves the run unfinished (resumable). Returns ``{"history", "finished", "best_epoch"}``; the objective is
     left with the final weights (the best ones when ``patience`` stopped it) on the accelerator's device.
     """
-    acc = make_accelerator(config)
+    lows = {d.low is None for d in data.values()}
+    acc = make_accelerator(config, find_unused=len(data) > 1 or (objective.net.low is not None and True in lows))
     state = _check_run(run, run_config or {}, acc) if run is not None else None
     if state is not None and state.get("finished"):
         objective.load_state_dict(ck.load_weights(run / ck.MODEL))  # type: ignore[operator]

@@ -21,7 +21,7 @@ from brainalign.decoders.losses import (  # noqa: E402
 )
 from brainalign.decoders.mindeye import MindEyeNet  # noqa: E402
 from brainalign.decoders.mindeye_decoder import MindEyeDecoder  # noqa: E402
-from brainalign.errors import DecoderError  # noqa: E402
+from brainalign.errors import ConfigError, DecoderError  # noqa: E402
 
 SMALL = dict(hidden=48, n_blocks=1, proj_hidden=32, dropout=0.1, epochs=10, batch_size=32, lr=3e-3,
              val_fraction=0.15, cpu=True, seed=0)
@@ -189,8 +189,26 @@ def test_errors(base, data, tmp_path):
         MindEyeDecoder.load(tmp_path / "bad")
     with pytest.raises(DecoderError, match="not fitted"):
         MindEyeDecoder().predict(Xt["a"])
-    for e in (DecoderError("x"),):
-        assert "\n" not in str(e)
+    with pytest.raises(ConfigError, match="hidden"):
+        MindEyeDecoder(hidden=0)
+    with pytest.raises(ConfigError, match="val_fraction"):
+        MindEyeDecoder(patience=2, val_fraction=0)
+
+
+def test_patience_restores_the_best_epoch(data):
+    (X, Y, G), _ = data
+    dec = MindEyeDecoder(**{**SMALL, "epochs": 8, "patience": 1, "monitor": "mse"}).fit(X["a"], Y["a"], groups=G["a"])
+    mse = [h["val_mse"] for h in dec.history_]
+    assert dec.best_epoch_ == 1 + int(np.argmin(mse))
+    assert len(mse) == 8 or len(mse) == dec.best_epoch_ + 1  # stopped one epoch after the best
+    from brainalign.encoders._torch_training import validation_split
+
+    _, va = validation_split(len(G["a"]), SMALL["val_fraction"], G["a"].astype(str), SMALL["seed"])
+    std = dec.objective_.net.standardize
+    with torch.no_grad():
+        emb = std(torch.from_numpy(dec.predict(X["a"][va], head="embed"))).numpy()
+        target = std(torch.from_numpy(Y["a"][va])).numpy()
+    assert np.mean((emb - target) ** 2) == pytest.approx(min(mse), rel=1e-4)  # the best weights are restored
 
 
 def test_checkpoint_resume_matches_uninterrupted(data, tmp_path):
