@@ -37,6 +37,7 @@ def _per_subject(value: Any, subjects: list[str], what: str, single: bool) -> di
     if isinstance(value, Mapping):
         if single:
             raise DecoderError(f"X is one array but {what} is a dict; pass both as arrays or both as dicts")
+        value = {str(k): v for k, v in value.items()}
         missing = [s for s in subjects if s not in value]
         if missing:
             raise DecoderError(f"{what} has no entry for subject(s) {missing}; give one per subject of X")

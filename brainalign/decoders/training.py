@@ -253,6 +253,8 @@ def train(
     flushed = acc.device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         for epoch in range(start, config.epochs):
+            if config.patience is not None and waited >= config.patience:  # resumed after patience ran out
+                break
             torch.manual_seed(config.seed * 1_000_003 + epoch * 7919 + acc.process_index)
             sampler.set_epoch(epoch)
             if hasattr(loader, "set_epoch"):  # accelerate re-sets the epoch from its own counter on __iter__
@@ -272,7 +274,6 @@ def train(
                     best_state = {k: v.detach().cpu().clone() for k, v in objective.state_dict().items()}
                 else:
                     waited += 1
-            patience_stop = config.patience is not None and waited >= config.patience
             info = {"epochs": config.epochs, "history": history, "best_score": best, "best_epoch": best_epoch,
                     "waited": waited}
             if run is not None and acc.is_main_process:
@@ -282,8 +283,6 @@ def train(
             acc.wait_for_everyone()
             if callback is not None and callback(epoch + 1, logs):
                 stopped = True
-                break
-            if patience_stop:
                 break
     finally:
         if flushed:
