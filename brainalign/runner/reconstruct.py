@@ -158,19 +158,26 @@ def _generate(cfg: ReconstructConfig, decoded: np.ndarray, progress: bool) -> np
                         batch_size=g.batch_size, progress=progress)
 
 
-def _image_metrics(label: str, recon: np.ndarray, truth: np.ndarray, cfg: ReconstructConfig, progress: bool
+def _image_metrics(label: str, recon: np.ndarray, truth: np.ndarray, cfg: ReconstructConfig, progress: bool,
+                   full: Any, truth_idx: np.ndarray, recon_idx: np.ndarray | None = None
                    ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """PixCorr, SSIM and two-way identification on each feature layer. ``full(model, layer)`` gives the layer's
+    pooled features of every dataset image (extracted once); retrieved reconstructions (``recon_idx``) are dataset
+    images and reuse them, generated ones are extracted."""
     from brainalign.metrics.image import feature_two_way, pixcorr, ssim
 
     per: dict[str, np.ndarray] = {"pixcorr": pixcorr(recon, truth), "ssim": ssim(recon, truth)}
     rows = [{"metric": "pixcorr", "value": float(per["pixcorr"].mean())},
             {"metric": "ssim", "value": float(per["ssim"].mean())}]
     for fm in cfg.feature_metrics:
-        both = ImageStimulusSet.from_arrays(f"{label}-recon+truth", np.concatenate([recon, truth]))
-        maps = _layer_maps(fm.model, [fm.layer], both, "mean", cfg, progress)[fm.layer]
-        n = len(recon)
+        all_feats = full(fm.model, fm.layer)
+        if recon_idx is not None:
+            recon_feats = all_feats[recon_idx]
+        else:
+            gen = ImageStimulusSet.from_arrays(f"{label}-recon", recon)
+            recon_feats = _layer_maps(fm.model, [fm.layer], gen, "mean", cfg, progress)[fm.layer]
         name = fm.name or f"{fm.model}:{fm.layer}"
-        value, per_image = feature_two_way(maps[:n], maps[n:], return_per_image=True)
+        value, per_image = feature_two_way(recon_feats, all_feats[truth_idx], return_per_image=True)
         rows.append({"metric": f"two_way[{name}]", "value": float(value)})
         per[f"two_way[{name}]"] = per_image
     return [{"decoder": label, **r} for r in rows], per
@@ -259,6 +266,13 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     protocol["similarity"] = "cosine after subtracting the mean training embedding"
     write_json(out / "data_report.json", {**data.describe, **protocol})
     metrics, retrieval, per_image, decoded_first = [], [], [], {}
+    feature_cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def full(model: str, layer: str) -> np.ndarray:
+        if (model, layer) not in feature_cache:
+            feature_cache[(model, layer)] = _layer_maps(model, [layer], images, "mean", cfg, progress)[layer]
+        return feature_cache[(model, layer)]
+
     truth_idx = te[: cfg.grid_images]
     grid_rows: dict[str, np.ndarray] = {}
     for spec in cfg.decoders:
@@ -286,7 +300,7 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
         if cfg.reconstruction in ("retrieve", "both"):
             idx = retrieve_reconstructions(decoded_c, target_c, tr)
             recon, truth = _uint8(images, idx), _uint8(images, te)
-            rows, per_vals = _image_metrics(f"{label} (retrieved)", recon, truth, cfg, progress)
+            rows, per_vals = _image_metrics(f"{label} (retrieved)", recon, truth, cfg, progress, full, te, idx)
             metrics += [{**r, "decoder": f"{label} (retrieved)"} for r in rows]
             per["retrieved_id"] = np.asarray(ds.image_ids)[idx]
             per = per.assign(**{f"retrieved_{k}": v for k, v in per_vals.items()})
@@ -296,7 +310,7 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
             gen = _generate(cfg, decoded, progress)
             _save_npy(gen, out / "reconstructions" / f"{label}_generated.npy")
             truth = _uint8(images, te[: len(gen)], size=gen.shape[1])
-            rows, _ = _image_metrics(f"{label} (generated)", gen, truth, cfg, progress)
+            rows, _ = _image_metrics(f"{label} (generated)", gen, truth, cfg, progress, full, te[: len(gen)])
             metrics += [{**r, "decoder": f"{label} (generated)"} for r in rows]
             grid_rows[f"{label} (generated)"] = gen[: cfg.grid_images]
         per_image.append(per)
