@@ -112,6 +112,7 @@ class CategoryDecodeConfig(_Strict):
     zscore: Literal["run", "none"] = "run"
     decoders: list[Literal["ridge", "nearest_centroid"]] = Field(default_factory=lambda: ["ridge", "nearest_centroid"])
     alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
+    inner_folds: int = Field(5, ge=2)
 
 
 def load_reconstruct_config(path: str | Path | None = None, overrides: list[str] | None = None

@@ -29,7 +29,7 @@ def _factory(kind: str, cfg: CategoryDecodeConfig) -> Any:
     from brainalign.decoders.category import NearestCentroidDecoder, RidgeCategoryDecoder
 
     if kind == "ridge":
-        return lambda: RidgeCategoryDecoder(alphas=cfg.alphas)
+        return lambda: RidgeCategoryDecoder(alphas=cfg.alphas, cv=cfg.inner_folds)
     return NearestCentroidDecoder
 
 
@@ -51,7 +51,8 @@ def run_decode_category(cfg: CategoryDecodeConfig, out: str | Path) -> CategoryR
     zscore = "run" if cfg.zscore == "run" else None
     rows, folds, preds, results = [], [], [], {}
     for kind in cfg.decoders:
-        res = evaluate_leave_one_run_out(_factory(kind, cfg), data.X, data.labels, data.runs, zscore=zscore)
+        res = evaluate_leave_one_run_out(_factory(kind, cfg), data.X, data.labels, data.runs, zscore=zscore,
+                                         classes=data.categories)
         results[kind] = res
         acc = np.array(list(res.run_accuracy.values()))
         rows += [{"decoder": kind, "metric": "accuracy", "value": res.accuracy},
