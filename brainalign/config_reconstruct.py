@@ -1,5 +1,8 @@
 """Configuration of ``brainalign reconstruct`` runs.
 
+Protocol switches: ``train_on`` (single trials, grouped by image, or repeat means) and ``average_repeats`` of the
+test set (``before`` decoding, MindEye's test protocol, or ``after``: decode every trial, average the outputs).
+
 ``task: reconstruct``: voxels -> target image embeddings (ridge and/or MindEye-style decoders) on an image
 dataset, then retrieval, optional image generation (a diffusers generator), the image metric suite, and
 decode -> re-encode. ``task: decode_category``: brain -> category labels under leave-one-run-out CV (Haxby).
@@ -29,11 +32,13 @@ class TargetSpec(_Strict):
 class DecoderSpec(_Strict):
     """``ridge`` (per-dimension alpha by inner CV) or ``mindeye`` (MLP backbone + contrastive/MSE heads).
 
-    ``name`` labels the rows of the output tables (default: the kind); ``params`` go to the decoder.
+    ``name`` labels the rows of the output tables (default: the kind); ``params`` go to the decoder;
+    ``train_on`` overrides the run's ``train_on`` for this decoder.
     """
 
     kind: Literal["ridge", "mindeye"]
     name: str | None = None
+    train_on: Literal["trials", "means"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -78,6 +83,7 @@ class ReconstructConfig(_Strict):
     test_fraction: float = Field(0.3, gt=0, lt=1)
     split_seed: int = 0
     average_repeats: Literal["before", "after"] = "before"
+    train_on: Literal["trials", "means"] = "trials"
     retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec)
     reconstruction: Literal["retrieve", "generate", "both"] = "retrieve"
     generator: GeneratorSpec | None = None

@@ -79,10 +79,10 @@ def make_decoder(spec: DecoderSpec, cfg: ReconstructConfig) -> Any:
     return MindEyeDecoder(**{"seed": cfg.seed, **spec.params})
 
 
-def _training_set(responses: np.ndarray, tr: np.ndarray, average: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(X (n_samples, v), image index of each sample)``; single trials (NaN-padded repeats dropped) for
-    ``after``, repeat means for ``before``."""
-    if average == "before":
+def _training_set(responses: np.ndarray, tr: np.ndarray, train_on: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X (n_samples, v), image index of each sample)``: single trials (NaN-padded repeats dropped) for
+    ``trials``, repeat means for ``means``."""
+    if train_on == "means":
         return np.nanmean(responses[:, tr], 0), tr
     x = responses[:, tr].reshape(-1, responses.shape[2])
     img = np.tile(tr, responses.shape[0])
@@ -213,23 +213,39 @@ def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray
     Returns ``{"target": centred target-space output, "retrieval": the output compared by cosine,
     "target_first_repeats": target-space output from all repeats but the last (absent with one repeat)}``.
     """
+    import json
+
     folder = out / "decoded"
     paths = {k: folder / f"{spec.label}_{k}.npy" for k in DECODED}
-    if paths["target"].is_file() and paths["retrieval"].is_file():
+    # what the outputs depend on; a changed config invalidates them instead of being silently reused
+    key = json.dumps({"spec": spec.model_dump(mode="json"), "data": cfg.dataset.model_dump(mode="json"),
+                      "target": cfg.target.model_dump(mode="json"), "train_on": cfg.train_on,
+                      "average_repeats": cfg.average_repeats, "test_fraction": cfg.test_fraction,
+                      "split_seed": cfg.split_seed, "alphas": cfg.alphas, "seed": cfg.seed}, sort_keys=True)
+    key_path = folder / f"{spec.label}.json"
+    same = key_path.is_file() and key_path.read_text() == key
+    if same and paths["target"].is_file():  # "target" is written last: its presence marks completion
         return {k: np.load(p) for k, p in paths.items() if p.is_file()}, float("nan")
-    X, img = _training_set(responses, tr, cfg.average_repeats)
+    if not same:  # outputs or a checkpoint of another config: start afresh (same config: MindEye resumes)
+        import shutil
+
+        for p in paths.values():
+            p.unlink(missing_ok=True)
+        shutil.rmtree(out / "decoders" / spec.label, ignore_errors=True)
+        atomic.write_text(key_path, key)
+    X, img = _training_set(responses, tr, spec.train_on or cfg.train_on)
     t0 = time.perf_counter()
     dec = make_decoder(spec, cfg)
     if spec.kind == "mindeye":
         dec.fit(X, target_c[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
     else:
-        dec.fit(X, target_c[img], groups=img if cfg.average_repeats == "after" else None)
+        dec.fit(X, target_c[img], groups=img if len(img) > len(np.unique(img)) else None)
     decoded = {"target": decode_test(dec, responses, te, cfg.average_repeats, "target"),
                "retrieval": decode_test(dec, responses, te, cfg.average_repeats, "retrieval")}
     seconds = time.perf_counter() - t0
     if len(responses) > 1:
         decoded["target_first_repeats"] = decode_test(dec, responses[:-1], te, cfg.average_repeats, "target")
-    for k in ("target_first_repeats", "retrieval", "target"):  # "target" last: its presence marks completion
+    for k in ("target_first_repeats", "retrieval", "target"):
         if k in decoded:
             _save_npy(decoded[k], paths[k])
     return decoded, seconds
@@ -255,6 +271,7 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", cfg.model_dump(mode="json"))
     protocol = {"n_test": int(te.size), "n_train": int(tr.size), "average_repeats": cfg.average_repeats,
+                "train_on": cfg.train_on,
                 "n_repeats": int(responses.shape[0]), "target": f"{cfg.target.model}:{cfg.target.layer}"
                 f" ({cfg.target.pooling})", "target_dim": int(np.prod(target.shape[1:])),
                 "reconstruction": cfg.reconstruction}

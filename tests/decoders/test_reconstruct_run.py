@@ -115,6 +115,12 @@ def test_reconstruct_end_to_end_and_resume(tmp_path, image_folder, tiny_models):
     again = run_reconstruct(cfg, out, progress=False)
     assert "fit_seconds" not in set(again.metrics["metric"])
     pd.testing.assert_frame_equal(again.retrieval, run.retrieval)
+    # a changed protocol is never answered from the old outputs: both decoders are refitted
+    changed = load_reconstruct_config(_config(tmp_path, image_folder, vis, gen), ["train_on=means",
+                                                                                   "reconstruction=retrieve"])
+    third = run_reconstruct(changed, out, progress=False)
+    assert set(third.metrics.loc[third.metrics.metric == "fit_seconds", "decoder"]) == {"ridge", "mlp"}
+    assert (third.metrics["train_on"] == "means").all()
 
 
 def test_reconstruct_errors(tmp_path, image_folder, tiny_models):
