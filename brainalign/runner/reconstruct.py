@@ -286,8 +286,10 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     feature_cache: dict[tuple[str, str], np.ndarray] = {}
 
     def full(model: str, layer: str) -> np.ndarray:
-        if (model, layer) not in feature_cache:
-            feature_cache[(model, layer)] = _layer_maps(model, [layer], images, "mean", cfg, progress)[layer]
+        if (model, layer) not in feature_cache:  # one pass per model for all its metric layers
+            layers = list(dict.fromkeys(fm.layer for fm in cfg.feature_metrics if fm.model == model))
+            for name, x in _layer_maps(model, layers or [layer], images, "mean", cfg, progress).items():
+                feature_cache[(model, name)] = x
         return feature_cache[(model, layer)]
 
     truth_idx = te[: cfg.grid_images]
