@@ -33,13 +33,21 @@ class DecoderSpec(_Strict):
     """``ridge`` (per-dimension alpha by inner CV) or ``mindeye`` (MLP backbone + contrastive/MSE heads).
 
     ``name`` labels the rows of the output tables (default: the kind); ``params`` go to the decoder;
-    ``train_on`` overrides the run's ``train_on`` for this decoder.
+    ``train_on`` overrides the run's ``train_on`` for this decoder; ``checkpoint``: a finished MindEye run
+    folder (e.g. from ``brainalign train-decoder``) to load instead of training.
     """
 
     kind: Literal["ridge", "mindeye"]
     name: str | None = None
     train_on: Literal["trials", "means"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    checkpoint: Path | None = None
+
+    @model_validator(mode="after")
+    def _checkpoint_kind(self) -> DecoderSpec:
+        if self.checkpoint is not None and self.kind != "mindeye":
+            raise ValueError("checkpoint loads a trained MindEye run folder; use it with kind: mindeye")
+        return self
 
     @property
     def label(self) -> str:

@@ -235,10 +235,15 @@ def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray
         atomic.write_text(key_path, key)
     X, img = _training_set(responses, tr, spec.train_on or cfg.train_on)
     t0 = time.perf_counter()
-    dec = make_decoder(spec, cfg)
-    if spec.kind == "mindeye":
+    if spec.checkpoint is not None:  # trained elsewhere, e.g. `brainalign train-decoder` under accelerate launch
+        from brainalign.decoders.mindeye_decoder import MindEyeDecoder
+
+        dec = MindEyeDecoder.load(spec.checkpoint, device=cfg.device)
+    elif spec.kind == "mindeye":
+        dec = make_decoder(spec, cfg)
         dec.fit(X, target_c[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
     else:
+        dec = make_decoder(spec, cfg)
         dec.fit(X, target_c[img], groups=img if len(img) > len(np.unique(img)) else None)
     decoded = {"target": decode_test(dec, responses, te, cfg.average_repeats, "target"),
                "retrieval": decode_test(dec, responses, te, cfg.average_repeats, "retrieval")}
@@ -251,13 +256,26 @@ def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray
     return decoded, seconds
 
 
-def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = True) -> ReconstructRun:
-    """Run (or resume) a reconstruction run into ``out``; see the module docstring."""
+@dataclass
+class DecodingData:
+    """A reconstruction run's data: images, the subject, single-trial responses ``(n_repeats, n, v)``, target
+    embeddings ``(n, ...)``, centred ``target_c`` and the image split ``tr`` / ``te``."""
+
+    images: ImageStimulusSet
+    dataset: Any
+    responses: np.ndarray
+    target: np.ndarray
+    target_c: np.ndarray
+    tr: np.ndarray
+    te: np.ndarray
+    describe: dict[str, Any]
+
+
+def prepare_data(cfg: ReconstructConfig, progress: bool = True) -> DecodingData:
+    """Images, simulated subject, target embeddings and the split of ``cfg`` (features come from the cache)."""
     from brainalign.data.visual import train_test_images
-    from brainalign.metrics.retrieval import retrieval_topk, two_way_identification
     from brainalign.runner.vision_data import load_images, simulated_data
 
-    out = Path(out)
     images = load_images(cfg.dataset.images, cfg.dataset.n_images)
     n_test = max(1, round(cfg.test_fraction * len(images)))
     if n_test < cfg.retrieval.n_candidates:
@@ -268,6 +286,17 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     ds = data.dataset
     responses = ds.responses if ds.responses.ndim == 3 else ds.responses[None]
     tr, te = train_test_images(len(images), cfg.test_fraction, cfg.split_seed)
+    target_c = target - target[tr].mean(0, keepdims=True)
+    return DecodingData(images, ds, responses, target, target_c, tr, te, data.describe)
+
+
+def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = True) -> ReconstructRun:
+    """Run (or resume) a reconstruction run into ``out``; see the module docstring."""
+    from brainalign.metrics.retrieval import retrieval_topk, two_way_identification
+
+    out = Path(out)
+    d = prepare_data(cfg, progress)
+    images, ds, responses, target, tr, te = d.images, d.dataset, d.responses, d.target, d.tr, d.te
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", cfg.model_dump(mode="json"))
     protocol = {"n_test": int(te.size), "n_train": int(tr.size), "average_repeats": cfg.average_repeats,
@@ -281,7 +310,7 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
     centre = target[tr].mean(0, keepdims=True)
     target_c = target - centre
     protocol["similarity"] = "cosine after subtracting the mean training embedding"
-    write_json(out / "data_report.json", {**data.describe, **protocol})
+    write_json(out / "data_report.json", {**d.describe, **protocol})
     metrics, retrieval, per_image, decoded_first = [], [], [], {}
     feature_cache: dict[tuple[str, str], np.ndarray] = {}
 

@@ -140,3 +140,27 @@ def test_reconstruct_errors(tmp_path, image_folder, tiny_models):
         load_reconstruct_config(cfg, ["decoders=[{kind: ridge}, {kind: ridge}]"])
     with pytest.raises(ConfigError, match="task must be"):
         load_reconstruct_config(None, ["name=x"])
+
+
+def test_train_decoder_then_reconstruct_from_checkpoint(tmp_path, image_folder, tiny_models):
+    vis, gen, dim = tiny_models
+    runner = CliRunner()
+    cfg = _config(tmp_path, image_folder, vis, gen, reconstruction="retrieve", feature_metrics=[])
+    ck = tmp_path / "mlp_run"
+    res = runner.invoke(app, ["train-decoder", "-c", str(cfg), "-d", "mlp", "-o", str(ck)])
+    assert res.exit_code == 0, res.output
+    assert (ck / "model.safetensors").is_file() and (ck / "config.json").is_file()
+    res = runner.invoke(app, ["train-decoder", "-c", str(cfg), "-d", "ridge", "-o", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "trains mindeye decoders" in res.output
+    res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "rec"), "-q",
+                              "--set", f"decoders=[{{kind: mindeye, name: mlp, checkpoint: {ck}}}]"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "rec" / "decoders").exists()  # loaded, not trained
+    ret = pd.read_csv(tmp_path / "rec" / "retrieval.csv")
+    assert set(ret["decoder"]) == {"mlp"}
+    missing = tmp_path / "nope"
+    res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "rec2"), "-q",
+                              "--set", f"decoders=[{{kind: mindeye, checkpoint: {missing}}}]"])
+    assert res.exit_code == 2 and "no MindEye run folder" in res.output, res.output
+    with pytest.raises(ConfigError, match="use it with kind: mindeye"):
+        load_reconstruct_config(cfg, [f"decoders=[{{kind: ridge, checkpoint: {ck}}}]"])
