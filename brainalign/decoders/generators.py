@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.errors import BrainAlignError, ConfigError, DecoderError, ModelError
 from brainalign.settings import offline
@@ -114,31 +114,9 @@ _EXTRA: dict[str, GeneratorEntry] = {}
 
 @functools.cache
 def _load_registry(folder: str) -> dict[str, GeneratorEntry]:
-    import yaml
+    from brainalign.registry_files import read_registry
 
-    entries: dict[str, GeneratorEntry] = {}
-    files = sorted(Path(folder).glob("*.yaml"))
-    if not files:
-        raise ConfigError(f"no generator registry files (*.yaml) in {folder}; check the repository checkout")
-    for path in files:
-        try:
-            raw = yaml.safe_load(path.read_text()) or []
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}); fix the registry file") from None
-        if not isinstance(raw, list):
-            raise ConfigError(f"{path}: expected a list of generator entries, got {type(raw).__name__}")
-        for i, item in enumerate(raw):
-            try:
-                entry = GeneratorEntry.model_validate(item)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"]) or "entry"
-                raise ConfigError(f"{path.name} entry {i}: {loc}: {first['msg']}; fix the registry file") from None
-            if entry.name in entries:
-                raise ConfigError(f"{path.name}: generator {entry.name!r} is defined twice; rename one entry")
-            entries[entry.name] = entry
-    return entries
-
+    return read_registry(folder, GeneratorEntry, "generator")
 
 def load_generator_entries(folder: str | Path | None = None) -> dict[str, GeneratorEntry]:
     """All generator entries by name (the registry files in ``folder`` plus registered ones)."""

@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.errors import ConfigError
 
@@ -80,26 +80,9 @@ _EXTRA: dict[str, ModelEntry] = {}
 
 @functools.cache
 def _load_registry(folder: str) -> dict[str, ModelEntry]:
-    import yaml
+    from brainalign.registry_files import read_registry
 
-    entries: dict[str, ModelEntry] = {}
-    files = sorted(Path(folder).glob("*.yaml"))
-    if not files:
-        raise ConfigError(f"no model registry files (*.yaml) in {folder}; check the repository checkout")
-    for path in files:
-        raw = yaml.safe_load(path.read_text()) or []
-        if not isinstance(raw, list):
-            raise ConfigError(f"{path}: expected a list of model entries, got {type(raw).__name__}")
-        for i, item in enumerate(raw):
-            try:
-                entry = ModelEntry.model_validate(item)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"]) or "entry"
-                raise ConfigError(f"{path.name} entry {i}: {loc}: {first['msg']}; fix the registry file") from None
-            if entry.name in entries:
-                raise ConfigError(f"{path.name}: model name {entry.name!r} is defined twice; rename one entry")
-            entries[entry.name] = entry
+    entries = read_registry(folder, ModelEntry, "model")
     for entry in entries.values():
         if entry.base and entry.base not in entries:
             raise ConfigError(f"model {entry.name!r}: base {entry.base!r} is not a registry entry; fix 'base'")

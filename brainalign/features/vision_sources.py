@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.errors import ConfigError, ModelError
 from brainalign.features.image_preprocess import ImagePreprocess
@@ -96,25 +96,9 @@ _EXTRA: dict[str, VisionModelEntry] = {}
 
 @functools.cache
 def _load_vision_registry(folder: str) -> dict[str, VisionModelEntry]:
-    import yaml
+    from brainalign.registry_files import read_registry
 
-    entries: dict[str, VisionModelEntry] = {}
-    for path in sorted(Path(folder).glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text()) or []
-        if not isinstance(raw, list):
-            raise ConfigError(f"{path}: expected a list of vision model entries, got {type(raw).__name__}")
-        for i, item in enumerate(raw):
-            try:
-                entry = VisionModelEntry.model_validate(item)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                loc = ".".join(str(x) for x in first["loc"]) or "entry"
-                raise ConfigError(f"{path.name} entry {i}: {loc}: {first['msg']}; fix the registry file") from None
-            if entry.name in entries:
-                raise ConfigError(f"{path.name}: vision model {entry.name!r} is defined twice; rename one entry")
-            entries[entry.name] = entry
-    return entries
-
+    return read_registry(folder, VisionModelEntry, "vision model", require_files=False)
 
 def load_vision_entries(folder: str | Path | None = None) -> dict[str, VisionModelEntry]:
     """All vision registry entries by name (plus temporarily registered ones)."""
