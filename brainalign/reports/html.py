@@ -99,13 +99,16 @@ def _jobs(run_dir: Path) -> pd.DataFrame:
 
 def _header(run_dir: Path, cfg: dict[str, Any], jobs: pd.DataFrame) -> str:
     datasets = [d["name"] if isinstance(d, dict) else str(d) for d in cfg.get("datasets", [])]
+    if cfg.get("task") == "vision":  # one image dataset
+        ds = cfg.get("dataset", {})
+        datasets = [f"{ds.get('kind', '?')} subject on {ds.get('images', '?')} ({ds.get('n_images')} images)"]
     cv = cfg.get("cv", {})
     finished = jobs["finished"].max() if len(jobs) and jobs["finished"].notna().any() else (run_dir / "config.json").stat().st_mtime
     total = pd.to_numeric(jobs.get("seconds"), errors="coerce").sum() if len(jobs) else 0.0
     items = [
         ("config", cfg.get("name", "score")),
         ("datasets", ", ".join(datasets)),
-        ("models", ", ".join(cfg.get("models", [])) or "none"),
+        ("models", ", ".join(m["name"] if isinstance(m, dict) else str(m) for m in cfg.get("models", [])) or "none"),
         ("random-init controls", "yes" if cfg.get("random_init_controls") else "no"),
         ("baselines", ", ".join(cfg.get("baselines", [])) or "none"),
         ("cross-validation", f"{cv.get('kind', '?')}, {cv.get('n_folds', '?')} folds"),
@@ -148,7 +151,11 @@ def _sections(run_dir: Path, cfg: dict[str, Any]) -> list[tuple[str, str, str]]:
                 body = html_table(df, f"compare-{Path(name).stem}") if len(df) else '<p class="note">none</p>'
                 parts.append(f"<h3>{escape(title)}</h3>{body}")
         out.append(("compare", "Model comparison", "".join(parts)))
-    grids = sorted(run_dir.glob("reconstruct*/**/*.png"))
+    maps = sorted(run_dir.glob("brain_map_*.png"))
+    if maps:
+        out.append(("brain-maps", "Brain maps", '<p class="note">Held-out r per voxel of the best encoder.</p>'
+                    + "".join(_figure(p, p.stem.replace("_", " ")) for p in maps)))
+    grids = sorted({*run_dir.glob("reconstructions*.png"), *run_dir.glob("reconstruct*/**/*.png")})
     if grids:
         out.append(("reconstructions", "Reconstructions",
                     "".join(_figure(p, str(p.relative_to(run_dir))) for p in grids)))
@@ -159,14 +166,32 @@ def _sections(run_dir: Path, cfg: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def _decode_sections(run_dir: Path, cfg: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Sections of a ``brainalign reconstruct`` run folder (retrieval, metrics, reconstruction grid)."""
+    out = []
+    if (run_dir / "retrieval.csv").is_file():
+        out.append(("retrieval", "Retrieval", '<p class="note">Top-1 among n_candidates (mean and 2.5-97.5 '
+                    "percentiles over random candidate sets).</p>"
+                    + html_table(pd.read_csv(run_dir / "retrieval.csv"), "retrieval")))
+    out.append(("metrics", "Metrics", html_table(pd.read_csv(run_dir / "metrics.csv"), "metrics")))
+    figs = sorted([*run_dir.glob("reconstructions*.png"), *run_dir.glob("confusion_*.png")])
+    if figs:
+        out.append(("figures", "Figures", "".join(_figure(p, p.stem.replace("_", " ")) for p in figs)))
+    out.append(("config", "Resolved config (config.json)",
+                f"<pre>{escape(json.dumps(cfg, indent=2, sort_keys=True))}</pre>"))
+    return out
+
+
 def render_report(run_dir: str | Path) -> str:
-    """The report page of a finished score run as an HTML string."""
+    """The report page of a finished score or reconstruct run as an HTML string."""
     run_dir = Path(run_dir)
-    for name in ("config.json", "summary.csv"):
+    decode = (run_dir / "metrics.csv").is_file() and not (run_dir / "summary.csv").is_file()
+    for name in ("config.json", "metrics.csv" if decode else "summary.csv"):
         if not (run_dir / name).is_file():
-            raise DataError(f"{run_dir} has no {name}; pass the --out folder of a finished `brainalign score` run")
+            raise DataError(f"{run_dir} has no {name}; pass the --out folder of a finished `brainalign score` "
+                            "or `brainalign reconstruct` run")
     cfg = json.loads((run_dir / "config.json").read_text())
-    sections = _sections(run_dir, cfg)
+    sections = _decode_sections(run_dir, cfg) if decode else _sections(run_dir, cfg)
     nav = "".join(f'<a href="#{a}">{escape(t.split(" (")[0])}</a>' for a, t, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{escape(t)}</h2>{h}</section>' for a, t, h in sections)
     title = f"brainalign report: {cfg.get('name', 'score')}"

@@ -115,6 +115,10 @@ def test_reconstruct_end_to_end_and_resume(tmp_path, image_folder, tiny_models):
     again = run_reconstruct(cfg, out, progress=False)
     assert "fit_seconds" not in set(again.metrics["metric"])
     pd.testing.assert_frame_equal(again.retrieval, run.retrieval)
+    from brainalign.reports.html import write_report
+
+    html = write_report(out).read_text()
+    assert "Retrieval" in html and "Metrics" in html and "data:image/png;base64" in html
     # a changed protocol is never answered from the old outputs: both decoders are refitted
     changed = load_reconstruct_config(_config(tmp_path, image_folder, vis, gen), ["train_on=means",
                                                                                    "reconstruction=retrieve"])

@@ -100,6 +100,10 @@ def test_vision_run_tables_resume_and_maps(tmp_path, image_folder, tiny_register
     assert again.n_computed == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv"), scores)
     assert read_voxel_map is not None
+    from brainalign.reports.html import write_report
+
+    html = write_report(out).read_text()
+    assert "Brain maps" in html and html.count("data:image/png;base64") >= 3 and "tiny-timm-resnet" in html
 
 
 def test_cli_vision_and_errors(tmp_path, image_folder, tiny_registered):
