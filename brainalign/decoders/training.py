@@ -170,7 +170,9 @@ def _param_groups(params: list[torch.nn.Parameter], weight_decay: float) -> list
 
 
 def _scheduler(optimizer: Any, config: MindEyeConfig, steps: int) -> Any:
-    if config.one_cycle and steps > 0:
+    """OneCycle over ``steps``; a constant rate when the warm-up would be shorter than 2 steps (torch's
+    OneCycleLR divides by zero there, e.g. 10 steps at pct_start 0.1)."""
+    if config.one_cycle and config.pct_start * steps >= 2:
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=config.lr, total_steps=steps, pct_start=config.pct_start, final_div_factor=1e3
         )

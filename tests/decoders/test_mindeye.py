@@ -279,3 +279,16 @@ def test_low_level_branch_token_targets_and_accumulation(data):
     assert dec.predict(Xt["a"]).shape == (len(Xt["a"]), 4, 8)
     assert dec.predict_low(Xt["a"]).shape == (len(Xt["a"]), 2, 6, 6)
     assert "train_low" in dec.history_[-1]
+
+
+def test_one_cycle_falls_back_for_very_short_runs():
+    import torch
+
+    from brainalign.decoders.mindeye_config import MindEyeConfig
+    from brainalign.decoders.training import _scheduler
+
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    for steps in (1, 10, 19):  # pct_start 0.1: < 2 warm-up steps -> constant rate instead of a ZeroDivisionError
+        sched = _scheduler(opt, MindEyeConfig(), steps)
+        assert isinstance(sched, torch.optim.lr_scheduler.LambdaLR)
+    assert isinstance(_scheduler(opt, MindEyeConfig(), 200), torch.optim.lr_scheduler.OneCycleLR)
