@@ -108,9 +108,15 @@ class ActivationStore:
         self.root = Path(root) if root is not None else settings.cache_dir("activations") / "activations.zarr"
 
     def _root_group(self, mode: str = "a") -> Any:
+        """The root group, created on first use. Several processes (Ray workers) may race to create it: the
+        loser of that race opens the group the winner wrote."""
         import zarr
+        from zarr.errors import ContainsGroupError
 
-        return zarr.open_group(store=str(self.root), mode=mode)
+        try:
+            return zarr.open_group(store=str(self.root), mode=mode)
+        except ContainsGroupError:
+            return zarr.open_group(store=str(self.root), mode="r+")
 
     def open(self, key: str) -> ActivationEntry | None:
         """The entry for ``key`` (complete or not), or ``None``."""
