@@ -1,0 +1,113 @@
+"""Registry of image generators (:class:`GeneratorEntry`): ``pipelines/models/generators/*.yaml`` plus entries
+registered at run time; see :mod:`brainalign.decoders.generators` for the kinds and how they are run."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from brainalign.errors import ConfigError
+
+GeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl"]
+DTypeName = Literal["float32", "float16", "bfloat16"]
+IP_ADAPTER_KINDS = ("ip-adapter-sd15", "ip-adapter-sdxl")
+
+
+class GeneratorEntry(BaseModel):
+    """One image generator of the registry.
+
+    Attributes:
+        name: registry name.
+        kind: see the module docstring.
+        model_id: Hugging Face hub id or a local pipeline folder (``model_index.json`` inside).
+        revision: hub revision (branch, tag or commit); ignored for local folders.
+        embed_dim: dimension of the image embeddings the generator takes (``None``: read from the model).
+        clip_space: the embedding space in words (which CLIP model's image embeddings), for error messages.
+        steps, guidance, height, width: default denoising steps, guidance scale and output size.
+        strength: default img2img strength when ``init_images`` are given (1 = ignore them).
+        noise_level: ``stable-unclip`` only: noise added to the image embeddings (0..999).
+        prompt: text prompt (IP-Adapter kinds; the text conditioning of ``stable-unclip``).
+        dtype: weights dtype on accelerators (CPU always runs float32 unless asked otherwise).
+        adapter_id, adapter_revision, adapter_subfolder, adapter_weight, adapter_scale: the IP-Adapter weights
+            (hub id or local folder, sub-folder and file name) and their scale.
+        description: free text.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    kind: GeneratorKind
+    model_id: str = Field(min_length=1)
+    revision: str = "main"
+    embed_dim: int | None = Field(default=None, gt=0)
+    clip_space: str = ""
+    steps: int = Field(default=30, ge=1)
+    guidance: float = Field(default=5.0, ge=0)
+    height: int = Field(default=512, ge=8)
+    width: int = Field(default=512, ge=8)
+    strength: float = Field(default=0.75, gt=0, le=1)
+    noise_level: int = Field(default=0, ge=0, le=999)
+    prompt: str = ""
+    dtype: DTypeName = "float16"
+    adapter_id: str | None = None
+    adapter_revision: str = "main"
+    adapter_subfolder: str = ""
+    adapter_weight: str | None = None
+    adapter_scale: float = Field(default=1.0, ge=0)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check_kind_fields(self) -> GeneratorEntry:
+        if self.kind in IP_ADAPTER_KINDS:
+            if not (self.adapter_id and self.adapter_weight):
+                raise ValueError(f"kind {self.kind!r} needs 'adapter_id' and 'adapter_weight' (the IP-Adapter file)")
+        elif self.adapter_id or self.adapter_weight:
+            raise ValueError(f"'adapter_id' / 'adapter_weight' are only for IP-Adapter kinds, not {self.kind!r}")
+        if self.kind == "kandinsky22" and self.prompt:
+            raise ValueError("kind 'kandinsky22' takes no text prompt; remove 'prompt'")
+        if self.height % 8 or self.width % 8:
+            raise ValueError(f"height and width must be multiples of 8, got {self.height}x{self.width}")
+        return self
+
+
+def generators_dir() -> Path:
+    """``pipelines/models/generators`` of the repository."""
+    return Path(__file__).resolve().parents[2] / "pipelines" / "models" / "generators"
+
+
+_EXTRA: dict[str, GeneratorEntry] = {}
+
+
+@functools.cache
+def _load_registry(folder: str) -> dict[str, GeneratorEntry]:
+    from brainalign.registry_files import read_registry
+
+    return read_registry(folder, GeneratorEntry, "generator")
+
+def load_generator_entries(folder: str | Path | None = None) -> dict[str, GeneratorEntry]:
+    """All generator entries by name (the registry files in ``folder`` plus registered ones)."""
+    entries = dict(_load_registry(str(folder or generators_dir())))
+    entries.update(_EXTRA)
+    return entries
+
+
+def get_generator_entry(name: str) -> GeneratorEntry:
+    """The generator called ``name``; unknown names raise :class:`ConfigError` listing the known ones."""
+    entries = load_generator_entries()
+    if name not in entries:
+        raise ConfigError(f"unknown generator {name!r}; known: {', '.join(sorted(entries))} "
+                          "(or pass a GeneratorEntry whose model_id is a local pipeline folder)")
+    return entries[name]
+
+
+def register_generator_entry(entry: GeneratorEntry) -> None:
+    """Make ``entry`` resolvable by name in this process (tests, local experiments)."""
+    _EXTRA[entry.name] = entry
+
+
+def unregister_generator_entry(name: str) -> None:
+    """Undo :func:`register_generator_entry`."""
+    _EXTRA.pop(name, None)
