@@ -233,18 +233,18 @@ def _fit_decode(spec: DecoderSpec, cfg: ReconstructConfig, responses: np.ndarray
             p.unlink(missing_ok=True)
         shutil.rmtree(out / "decoders" / spec.label, ignore_errors=True)
         atomic.write_text(key_path, key)
-    X, img = _training_set(responses, tr, spec.train_on or cfg.train_on)
     t0 = time.perf_counter()
     if spec.checkpoint is not None:  # trained elsewhere, e.g. `brainalign train-decoder` under accelerate launch
         from brainalign.decoders.mindeye_decoder import MindEyeDecoder
 
         dec = MindEyeDecoder.load(spec.checkpoint, device=cfg.device)
-    elif spec.kind == "mindeye":
-        dec = make_decoder(spec, cfg)
-        dec.fit(X, target_c[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
     else:
+        X, img = _training_set(responses, tr, spec.train_on or cfg.train_on)
         dec = make_decoder(spec, cfg)
-        dec.fit(X, target_c[img], groups=img if len(img) > len(np.unique(img)) else None)
+        if spec.kind == "mindeye":
+            dec.fit(X, target_c[img], groups=img, checkpoint_dir=out / "decoders" / spec.label)
+        else:
+            dec.fit(X, target_c[img], groups=img if len(img) > len(np.unique(img)) else None)
     decoded = {"target": decode_test(dec, responses, te, cfg.average_repeats, "target"),
                "retrieval": decode_test(dec, responses, te, cfg.average_repeats, "retrieval")}
     seconds = time.perf_counter() - t0
@@ -307,8 +307,8 @@ def run_reconstruct(cfg: ReconstructConfig, out: str | Path, progress: bool = Tr
 
     # similarity in the target space: cosine after removing the training images' mean embedding (post-ReLU
     # features like EfficientNet's share a large mean that makes raw cosines crowd onto "hub" images)
-    centre = target[tr].mean(0, keepdims=True)
-    target_c = target - centre
+    target_c = d.target_c
+    centre = target[:1] - target_c[:1]  # the training mean, (1, ...)
     protocol["similarity"] = "cosine after subtracting the mean training embedding"
     write_json(out / "data_report.json", {**d.describe, **protocol})
     metrics, retrieval, per_image, decoded_first = [], [], [], {}
