@@ -1,32 +1,25 @@
-"""Configuration of vision scoring runs (``task: vision``): image datasets x vision models x encoders.
-
-A vision run scores every listed layer of every model with every encoder on one image dataset (a simulated
-subject on real photographs), with a train/test split by image. Like
-:mod:`brainalign.config`, this module imports nothing from brainalign except errors and that module.
-"""
+"""``task: vision``: image datasets x vision models x layers x encoders (ridge and spatial readouts)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from brainalign.config import _DEFAULT_ALPHAS, _Strict, read_raw_config, validate_config
-from brainalign.config import ScoreConfig as LanguageScoreConfig
-from brainalign.errors import ConfigError
+from brainalign.config.base import Strict
+from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec, check_image_pooling
 
 ENCODER_KINDS = ("ridge_pooled", "ridge_flat", "factorized", "attention")
 
 
-class DriverSpec(_Strict):
+class DriverSpec(Strict):
     """The deep features that drive a simulated subject's high-level voxels (one layer of a vision model)."""
 
     model: str = "efficientnet-lite0"
     layer: str = "block10"
 
 
-class SimulatedSubjectSpec(_Strict):
+class SimulatedSubjectSpec(Strict):
     """:func:`brainalign.data.simulate.simulate_visual_subject` parameters (``rois``: voxels per ROI)."""
 
     rois: dict[str, int] = Field(default_factory=lambda: {"V1": 150, "V2": 150, "LOC": 150, "PPA": 150})
@@ -38,7 +31,7 @@ class SimulatedSubjectSpec(_Strict):
     subject: str = "sim-01"
 
 
-class VisionDatasetSpec(_Strict):
+class VisionDatasetSpec(Strict):
     """Where images and responses come from.
 
     ``simulated``: ``images`` (``kay2008`` from the data mirror, or a folder of image files; the first
@@ -52,14 +45,14 @@ class VisionDatasetSpec(_Strict):
     driver: DriverSpec = Field(default_factory=DriverSpec)
 
 
-class VisionModelSpec(_Strict):
+class VisionModelSpec(Strict):
     """A registered vision model (``brainalign models``) and the layers to score (``None``: all)."""
 
     name: str
     layers: list[str] | None = None
 
 
-class VisionEncoderSpec(_Strict):
+class VisionEncoderSpec(Strict):
     """One encoder: ``ridge_pooled`` (spatial mean, ``(n, c)``), ``ridge_flat`` (``(n, h*w*c)``),
     ``factorized`` / ``attention`` readouts on the map. ``layers`` restricts it to some layers (default all);
     ``params`` go to the estimator (e.g. ``{max_epochs: 60}``)."""
@@ -69,31 +62,26 @@ class VisionEncoderSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class SplitSpec(_Strict):
-    """Train/test split by image (repeats of an image never straddle it)."""
-
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
+def _holdout(fraction: float) -> CVSpec:
+    return CVSpec(kind="holdout", test_fraction=fraction)
 
 
-class VisionScoreConfig(_Strict):
-    """``brainalign score`` with ``task: vision``."""
+class VisionScoreConfig(Strict):
+    """``brainalign score`` with ``task: vision``. ``cv``: ``holdout`` by image (all repeats of an image on one
+    side). ``encoder``: ridge numerics shared by the ridge encoders and the ground truth."""
 
     task: Literal["vision"] = "vision"
     name: str = "vision"
     dataset: VisionDatasetSpec = Field(default_factory=VisionDatasetSpec)
     models: list[VisionModelSpec]
-    pooling: str = "grid7"
+    features: FeatureSpec = Field(default_factory=lambda: FeatureSpec(pooling="grid7", batch_size=16))
     random_init_controls: bool = False
     baselines: list[Literal["pixels"]] = Field(default_factory=list)
     encoders: list[VisionEncoderSpec] = Field(
         default_factory=lambda: [VisionEncoderSpec(kind=k) for k in ENCODER_KINDS])  # type: ignore[arg-type]
     ground_truth: bool = True
-    alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
-    inner_folds: int = Field(5, ge=2)
-    split: SplitSpec = Field(default_factory=SplitSpec)
-    device: str = "auto"
-    batch_size: int = Field(16, ge=1)
+    encoder: RidgeSpec = Field(default_factory=RidgeSpec)
+    cv: CVSpec = Field(default_factory=lambda: _holdout(0.2))
     seed: int = 0
     maps: bool = True
 
@@ -104,39 +92,16 @@ class VisionScoreConfig(_Strict):
             return [{"name": m} if isinstance(m, str) else m for m in v]
         return v
 
-    @field_validator("pooling")
-    @classmethod
-    def _pooling(cls, v: str) -> str:
-        if v not in ("none", "mean") and not (v.startswith("grid") and v[4:].isdigit() and int(v[4:]) > 0):
-            raise ValueError(f"pooling {v!r}: use none, mean or grid<k> (e.g. grid7)")
-        return v
-
     @model_validator(mode="after")
-    def _something_to_score(self) -> VisionScoreConfig:
+    def _check(self) -> VisionScoreConfig:
+        check_image_pooling(self.features.pooling)
+        if self.cv.kind != "holdout":
+            raise ValueError(f"cv.kind {self.cv.kind!r}: vision scoring holds out images (cv.kind: holdout)")
         if not self.models and not self.baselines:
             raise ValueError("nothing to score: give at least one model or baseline")
         if not self.encoders:
             raise ValueError("give at least one encoder (ridge_pooled, ridge_flat, factorized, attention)")
-        if self.pooling == "mean" and any(e.kind in ("factorized", "attention", "ridge_flat") for e in self.encoders):
+        spatial = any(e.kind in ("factorized", "attention", "ridge_flat") for e in self.encoders)
+        if self.features.pooling == "mean" and spatial:
             raise ValueError("pooling 'mean' removes space; spatial encoders need pooling none or grid<k>")
         return self
-
-
-def load_vision_config(path: str | Path | None = None, overrides: list[str] | None = None) -> VisionScoreConfig:
-    """Read and validate a ``task: vision`` YAML config (one-line ConfigError on failure)."""
-    raw, source = read_raw_config(path, overrides)
-    if raw.get("task") != "vision":
-        raise ConfigError(f"{source} is not a vision config; add 'task: vision' at the top")
-    return validate_config(VisionScoreConfig, raw, source)
-
-
-def load_any_score_config(path: str | Path | None = None, overrides: list[str] | None = None
-                          ) -> LanguageScoreConfig | VisionScoreConfig:
-    """A language (:class:`brainalign.config.ScoreConfig`) or vision config, chosen by its ``task`` key."""
-    raw, source = read_raw_config(path, overrides)
-    task = raw.get("task", "language")
-    if task == "vision":
-        return validate_config(VisionScoreConfig, raw, source)
-    if task == "language":
-        return validate_config(LanguageScoreConfig, raw, source)
-    raise ConfigError(f"{source}: unknown task {task!r}; use 'language' (default) or 'vision'")

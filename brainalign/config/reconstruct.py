@@ -1,11 +1,8 @@
-"""Configuration of ``brainalign reconstruct`` runs.
+"""``task: reconstruct`` (voxels -> image embeddings -> retrieval, reconstructions, metric suite) and
+``task: decode_category`` (brain -> category labels, leave one run out).
 
 Protocol switches: ``train_on`` (single trials, grouped by image, or repeat means) and ``average_repeats`` of the
 test set (``before`` decoding, MindEye's test protocol, or ``after``: decode every trial, average the outputs).
-
-``task: reconstruct``: voxels -> target image embeddings (ridge and/or MindEye-style decoders) on an image
-dataset, then retrieval, optional image generation (a diffusers generator), the image metric suite, and
-decode -> re-encode. ``task: decode_category``: brain -> category labels under leave-one-run-out CV (Haxby).
 """
 
 from __future__ import annotations
@@ -15,12 +12,12 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from brainalign.config import _DEFAULT_ALPHAS, _Strict, read_raw_config, validate_config
-from brainalign.config_vision import VisionDatasetSpec
-from brainalign.errors import ConfigError
+from brainalign.config.base import Strict, path_safe
+from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec
+from brainalign.config.vision import VisionDatasetSpec
 
 
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     """The embedding space decoders predict: one layer of a registered vision model (``pooling`` mean:
     ``(n, c)``; ``grid<k>``: a token grid ``(n, k, k, c)``)."""
 
@@ -29,7 +26,7 @@ class TargetSpec(_Strict):
     pooling: str = "mean"
 
 
-class DecoderSpec(_Strict):
+class DecoderSpec(Strict):
     """``ridge`` (per-dimension alpha by inner CV) or ``mindeye`` (MLP backbone + contrastive/MSE heads).
 
     ``name`` labels the rows of the output tables (default: the kind); ``params`` go to the decoder;
@@ -47,6 +44,8 @@ class DecoderSpec(_Strict):
     def _checkpoint_kind(self) -> DecoderSpec:
         if self.checkpoint is not None and self.kind != "mindeye":
             raise ValueError("checkpoint loads a trained MindEye run folder; use it with kind: mindeye")
+        if self.name is not None:
+            path_safe(self.name, "decoder name")
         return self
 
     @property
@@ -54,13 +53,13 @@ class DecoderSpec(_Strict):
         return self.name or self.kind
 
 
-class RetrievalSpec(_Strict):
+class RetrievalSpec(Strict):
     n_candidates: int = Field(300, ge=2)
     n_draws: int = Field(30, ge=1)
     seed: int = 0
 
 
-class FeatureMetricSpec(_Strict):
+class FeatureMetricSpec(Strict):
     """Two-way identification of reconstructions on one layer of a feature extractor (``name`` labels it)."""
 
     model: str
@@ -68,8 +67,8 @@ class FeatureMetricSpec(_Strict):
     name: str | None = None
 
 
-class GeneratorSpec(_Strict):
-    """A diffusers generator from ``pipelines/models/generators`` (or a local folder entry)."""
+class GeneratorSpec(Strict):
+    """A diffusers generator from the generator registry (or a local folder entry)."""
 
     name: str
     steps: int | None = None
@@ -80,16 +79,16 @@ class GeneratorSpec(_Strict):
     device: str = "auto"
 
 
-class ReconstructConfig(_Strict):
-    """``brainalign reconstruct`` on an image dataset."""
+class ReconstructConfig(Strict):
+    """``brainalign reconstruct`` on an image dataset. ``cv``: holdout by image (default 30% of images);
+    ``encoder``: ridge numerics of the ridge decoder and the decode -> re-encode encoder."""
 
     task: Literal["reconstruct"] = "reconstruct"
     name: str = "reconstruct"
     dataset: VisionDatasetSpec = Field(default_factory=VisionDatasetSpec)
     target: TargetSpec = Field(default_factory=TargetSpec)
     decoders: list[DecoderSpec] = Field(default_factory=lambda: [DecoderSpec(kind="ridge")])
-    test_fraction: float = Field(0.3, gt=0, lt=1)
-    split_seed: int = 0
+    cv: CVSpec = Field(default_factory=lambda: CVSpec(kind="holdout", test_fraction=0.3))
     average_repeats: Literal["before", "after"] = "before"
     train_on: Literal["trials", "means"] = "trials"
     retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec)
@@ -97,9 +96,9 @@ class ReconstructConfig(_Strict):
     generator: GeneratorSpec | None = None
     feature_metrics: list[FeatureMetricSpec] = Field(default_factory=list)
     encode_back: bool = True
-    alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
+    encoder: RidgeSpec = Field(default_factory=RidgeSpec)
+    features: FeatureSpec = Field(default_factory=lambda: FeatureSpec(pooling="mean", batch_size=16))
     grid_images: int = Field(8, ge=1)
-    device: str = "auto"
     seed: int = 0
 
     @model_validator(mode="after")
@@ -111,11 +110,14 @@ class ReconstructConfig(_Strict):
             raise ValueError(f"decoder names must be unique, got {labels}; set decoders[i].name")
         if self.reconstruction in ("generate", "both") and self.generator is None:
             raise ValueError(f"reconstruction {self.reconstruction!r} needs a generator section")
+        if self.cv.kind != "holdout":
+            raise ValueError(f"cv.kind {self.cv.kind!r}: reconstruction holds out images (cv.kind: holdout)")
         return self
 
 
-class CategoryDecodeConfig(_Strict):
-    """``brainalign reconstruct`` with ``task: decode_category``: Haxby-style category decoding, leave one run out."""
+class CategoryDecodeConfig(Strict):
+    """``brainalign reconstruct`` with ``task: decode_category``: Haxby-style category decoding, leave one run
+    out (``cv.kind: leave_one_group_out`` over runs)."""
 
     task: Literal["decode_category"] = "decode_category"
     name: str = "decode_category"
@@ -125,18 +127,12 @@ class CategoryDecodeConfig(_Strict):
     include_rest: bool = False
     zscore: Literal["run", "none"] = "run"
     decoders: list[Literal["ridge", "nearest_centroid"]] = Field(default_factory=lambda: ["ridge", "nearest_centroid"])
-    alphas: list[float] = Field(default_factory=lambda: list(_DEFAULT_ALPHAS))
-    inner_folds: int = Field(5, ge=2)
+    encoder: RidgeSpec = Field(default_factory=RidgeSpec)
+    cv: CVSpec = Field(default_factory=lambda: CVSpec(kind="leave_one_group_out"))
 
-
-def load_reconstruct_config(path: str | Path | None = None, overrides: list[str] | None = None
-                            ) -> ReconstructConfig | CategoryDecodeConfig:
-    """A ``task: reconstruct`` or ``task: decode_category`` config (one-line ConfigError on failure)."""
-    raw, source = read_raw_config(path, overrides)
-    task = raw.get("task")
-    if task == "reconstruct":
-        return validate_config(ReconstructConfig, raw, source)
-    if task == "decode_category":
-        return validate_config(CategoryDecodeConfig, raw, source)
-    raise ConfigError(f"{source}: task must be 'reconstruct' or 'decode_category' for brainalign reconstruct, "
-                      f"got {task!r}")
+    @model_validator(mode="after")
+    def _check(self) -> CategoryDecodeConfig:
+        if self.cv.kind != "leave_one_group_out":
+            raise ValueError(f"cv.kind {self.cv.kind!r}: category decoding leaves one run out "
+                             "(cv.kind: leave_one_group_out)")
+        return self
