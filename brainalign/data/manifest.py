@@ -1,5 +1,8 @@
 """Dataset manifests: one ``data_manifests/<Name>.yaml`` per dataset, validated by pydantic.
 
+Packaged manifests ship as package data; users add theirs as ``<root>/manifests/<Name>.yaml`` under a
+``BRAINALIGN_REGISTRY_PATH`` root (see :mod:`brainalign.registry`).
+
 A manifest says what a dataset is (description, citation, license), which files make it (download URLs in
 order of preference, published sha1, where a copy lives in the data mirror) and how its stimuli are cut
 (unit, default cross-validation group kind).
@@ -14,6 +17,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from brainalign.errors import ConfigError
+from brainalign.registry import packaged_folder, user_folders
+from brainalign.yaml_io import load_file
 
 FormatFamily = Literal["brainscore-netcdf"]
 MirrorFormat = Literal["fedorenko-npy"]
@@ -137,16 +142,34 @@ class Manifest(BaseModel):
 
 
 def manifest_dir() -> Path:
-    """The repository's ``data_manifests/`` folder (next to the ``brainalign`` package)."""
-    return Path(__file__).resolve().parents[2] / "data_manifests"
+    """The packaged manifest folder: ``data_manifests/`` of a checkout, ``brainalign/_registry/manifests`` of a
+    wheel."""
+    return packaged_folder("manifests")
+
+
+def manifest_dirs() -> list[Path]:
+    """Folders searched for manifests: :func:`manifest_dir`, then the ``manifests/`` sub-folders of the user
+    registry roots (``BRAINALIGN_REGISTRY_PATH``, :func:`brainalign.registry.add_registry_root`)."""
+    return [manifest_dir(), *user_folders("manifests")]
+
+
+def manifest_files(directory: str | Path | None = None) -> dict[str, Path]:
+    """``{name: yaml file}`` of the manifests in ``directory`` (default: :func:`manifest_dirs`); a name found in
+    two folders is a one-line :class:`ConfigError`."""
+    folders = [Path(directory)] if directory is not None else manifest_dirs()
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            if path.stem in found:
+                raise ConfigError(f"dataset manifest {path.stem!r} in {path} is already defined in "
+                                  f"{found[path.stem]}; rename one of them")
+            found[path.stem] = path
+    return found
 
 
 def known_manifests(directory: str | Path | None = None) -> list[str]:
-    """Names (YAML stems) of the manifests in ``directory`` (default :func:`manifest_dir`), sorted."""
-    folder = Path(directory) if directory is not None else manifest_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    """Names (YAML stems) of the manifests in ``directory`` (default: :func:`manifest_dirs`), sorted."""
+    return sorted(manifest_files(directory))
 
 
 def parse_manifest(data: dict, source: str = "<dict>") -> Manifest:
@@ -168,26 +191,18 @@ def load_manifest(name: str, directory: str | Path | None = None) -> Manifest:
     ``name`` may also be a dataset name such as ``"Pereira2018.243sentences"``: the part before the first
     dot names the manifest. Unknown names raise :class:`ConfigError` listing the known ones.
     """
-    import yaml
-
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         source = path
     else:
-        folder = Path(directory) if directory is not None else manifest_dir()
-        stem = name.split(".", 1)[0]
-        source = folder / f"{stem}.yaml"
-        if not source.is_file():
-            known = known_manifests(folder)
+        files = manifest_files(directory)
+        source = files.get(name.split(".", 1)[0])
+        if source is None:
+            where = ", ".join(str(f) for f in ([directory] if directory is not None else manifest_dirs()))
             raise ConfigError(
-                f"unknown dataset manifest {name!r}; known: {', '.join(known) or '(none)'} (in {folder})"
+                f"unknown dataset manifest {name!r}; known: {', '.join(sorted(files)) or '(none)'} (in {where})"
             )
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        at = f" line {line + 1}" if line is not None else ""
-        raise ConfigError(f"manifest {source}:{at} is not valid YAML; fix the file") from None
+    data = load_file(source, what="dataset manifest")
     manifest = parse_manifest(data, source=str(source))
     if source.stem != manifest.name and path.suffix not in (".yaml", ".yml"):
         raise ConfigError(f"manifest {source}: name {manifest.name!r} differs from the file name; make them equal")

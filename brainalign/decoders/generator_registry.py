@@ -1,15 +1,15 @@
-"""Registry of image generators (:class:`GeneratorEntry`): ``pipelines/models/generators/*.yaml`` plus entries
-registered at run time; see :mod:`brainalign.decoders.generators` for the kinds and how they are run."""
+"""Registry of image generators (:class:`GeneratorEntry`): ``pipelines/models/generators/*.yaml``, user folders
+(``BRAINALIGN_REGISTRY_PATH`` roots' ``generators/``; see :mod:`brainalign.registry`) and entries registered at
+run time; see :mod:`brainalign.decoders.generators` for the kinds and how they are run."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from brainalign.errors import ConfigError
+from brainalign.registry import Registry, packaged_folder
 
 GeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl"]
 DTypeName = Literal["float32", "float16", "bfloat16"]
@@ -74,40 +74,34 @@ class GeneratorEntry(BaseModel):
 
 
 def generators_dir() -> Path:
-    """``pipelines/models/generators`` of the repository."""
-    return Path(__file__).resolve().parents[2] / "pipelines" / "models" / "generators"
+    """The packaged generator folder: ``pipelines/models/generators`` of a checkout, ``brainalign/_registry/
+    generators`` of a wheel (user folders: :mod:`brainalign.registry`)."""
+    return packaged_folder("generators")
 
 
-_EXTRA: dict[str, GeneratorEntry] = {}
+GENERATORS: Registry[GeneratorEntry] = Registry(
+    GeneratorEntry, "generator", "generators", packaged=lambda: [generators_dir()],
+    hint=" (or pass a GeneratorEntry whose model_id is a local pipeline folder)")
 
-
-@functools.cache
-def _load_registry(folder: str) -> dict[str, GeneratorEntry]:
-    from brainalign.registry_files import read_registry
-
-    return read_registry(folder, GeneratorEntry, "generator")
 
 def load_generator_entries(folder: str | Path | None = None) -> dict[str, GeneratorEntry]:
-    """All generator entries by name (the registry files in ``folder`` plus registered ones)."""
-    entries = dict(_load_registry(str(folder or generators_dir())))
-    entries.update(_EXTRA)
-    return entries
+    """All generator entries by name: packaged and user registry files (or only ``folder``'s), plus registered
+    ones."""
+    if folder is None:
+        return GENERATORS.entries()
+    return {**GENERATORS.read([folder]), **GENERATORS.registered()}
 
 
 def get_generator_entry(name: str) -> GeneratorEntry:
     """The generator called ``name``; unknown names raise :class:`ConfigError` listing the known ones."""
-    entries = load_generator_entries()
-    if name not in entries:
-        raise ConfigError(f"unknown generator {name!r}; known: {', '.join(sorted(entries))} "
-                          "(or pass a GeneratorEntry whose model_id is a local pipeline folder)")
-    return entries[name]
+    return GENERATORS.get(name)
 
 
 def register_generator_entry(entry: GeneratorEntry) -> None:
     """Make ``entry`` resolvable by name in this process (tests, local experiments)."""
-    _EXTRA[entry.name] = entry
+    GENERATORS.register(entry)
 
 
 def unregister_generator_entry(name: str) -> None:
     """Undo :func:`register_generator_entry`."""
-    _EXTRA.pop(name, None)
+    GENERATORS.unregister(name)

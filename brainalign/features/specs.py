@@ -1,17 +1,18 @@
-"""Model registry: ``pipelines/models/*.yaml`` (one file per family, each a list of entries).
+"""Model registry: ``pipelines/models/*.yaml`` (one file per family, each a list of entries), plus user folders
+(``BRAINALIGN_REGISTRY_PATH`` roots' ``models/``; see :mod:`brainalign.registry`).
 
 Random-init controls are not entries: they are the ``random_init`` flag at extraction time.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.errors import ConfigError
+from brainalign.registry import Registry, packaged_folder
 
 Kind = Literal["hf", "gguf-package", "gguf-assembled", "packaged-folder"]
 Arch = Literal["causal", "masked"]
@@ -71,45 +72,38 @@ class ModelEntry(BaseModel):
 
 
 def models_dir() -> Path:
-    """``pipelines/models`` of the repository (next to the ``brainalign`` package)."""
-    return Path(__file__).resolve().parents[2] / "pipelines" / "models"
+    """The packaged text-model folder: ``pipelines/models`` of a checkout, ``brainalign/_registry/models`` of a
+    wheel (user folders: :mod:`brainalign.registry`)."""
+    return packaged_folder("models")
 
 
-_EXTRA: dict[str, ModelEntry] = {}
-
-
-@functools.cache
-def _load_registry(folder: str) -> dict[str, ModelEntry]:
-    from brainalign.registry_files import read_registry
-
-    entries = read_registry(folder, ModelEntry, "model")
+def _check_bases(entries: dict[str, ModelEntry]) -> None:
     for entry in entries.values():
         if entry.base and entry.base not in entries:
             raise ConfigError(f"model {entry.name!r}: base {entry.base!r} is not a registry entry; fix 'base'")
-    return entries
+
+
+MODELS: Registry[ModelEntry] = Registry(ModelEntry, "model", "models", packaged=lambda: [models_dir()],
+                                        check=_check_bases)
 
 
 def load_model_entries(folder: str | Path | None = None) -> dict[str, ModelEntry]:
-    """All registry entries by name (plus temporarily registered ones)."""
-    entries = dict(_load_registry(str(folder or models_dir())))
-    entries.update(_EXTRA)
-    return entries
+    """All entries by name: packaged and user registry files (or only those of ``folder``), plus registered ones."""
+    if folder is None:
+        return MODELS.entries()
+    return {**MODELS.read([folder]), **MODELS.registered()}
 
 
 def get_model_entry(name: str) -> ModelEntry:
     """The registry entry called ``name``; unknown names raise :class:`ConfigError` listing known ones."""
-    entries = load_model_entries()
-    if name not in entries:
-        known = ", ".join(sorted(entries))
-        raise ConfigError(f"unknown model {name!r}; known models: {known}")
-    return entries[name]
+    return MODELS.get(name)
 
 
 def register_model_entry(entry: ModelEntry) -> None:
     """Make ``entry`` resolvable by name in this process (tests, local experiments)."""
-    _EXTRA[entry.name] = entry
+    MODELS.register(entry)
 
 
 def unregister_model_entry(name: str) -> None:
     """Undo :func:`register_model_entry`."""
-    _EXTRA.pop(name, None)
+    MODELS.unregister(name)

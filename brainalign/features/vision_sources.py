@@ -11,12 +11,12 @@ Kinds (``model_id`` means):
 - ``torchscript``: a TorchScript file in ``package`` / ``file``; ``sequential`` names an ``nn.Sequential``
   submodule whose children are run one by one (their outputs are the layers).
 
-This registry lives in a sub-folder so the text registry (``pipelines/models/*.yaml``) never reads it.
+This registry lives in a sub-folder so the text registry (``pipelines/models/*.yaml``) never reads it; user folders
+are ``BRAINALIGN_REGISTRY_PATH`` roots' ``vision/`` (see :mod:`brainalign.registry`).
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.errors import ConfigError, ModelError
 from brainalign.features.image_preprocess import ImagePreprocess
+from brainalign.registry import Registry, packaged_folder
 
 VisionKind = Literal["hf", "timm", "open_clip", "efficientnet-lite", "torchscript"]
 
@@ -87,42 +88,40 @@ class VisionModelEntry(BaseModel):
 
 
 def vision_models_dir() -> Path:
-    """``pipelines/models/vision`` of the repository."""
-    return Path(__file__).resolve().parents[2] / "pipelines" / "models" / "vision"
+    """The packaged vision folder: ``pipelines/models/vision`` of a checkout, ``brainalign/_registry/vision`` of a
+    wheel (user folders: :mod:`brainalign.registry`)."""
+    return packaged_folder("vision")
 
 
-_EXTRA: dict[str, VisionModelEntry] = {}
+VISION: Registry[VisionModelEntry] = Registry(VisionModelEntry, "vision model", "vision",
+                                              packaged=lambda: [vision_models_dir()], require_files=False)
 
 
-@functools.cache
 def _load_vision_registry(folder: str) -> dict[str, VisionModelEntry]:
-    from brainalign.registry_files import read_registry
+    """The vision entries of ``folder`` only."""
+    return VISION.read([folder])
 
-    return read_registry(folder, VisionModelEntry, "vision model", require_files=False)
 
 def load_vision_entries(folder: str | Path | None = None) -> dict[str, VisionModelEntry]:
-    """All vision registry entries by name (plus temporarily registered ones)."""
-    entries = dict(_load_vision_registry(str(folder or vision_models_dir())))
-    entries.update(_EXTRA)
-    return entries
+    """All vision entries by name: packaged and user registry files (or only ``folder``'s), plus registered ones."""
+    if folder is None:
+        return VISION.entries()
+    return {**_load_vision_registry(str(folder)), **VISION.registered()}
 
 
 def get_vision_entry(name: str) -> VisionModelEntry:
     """The vision entry called ``name``; unknown names raise :class:`ConfigError` listing known ones."""
-    entries = load_vision_entries()
-    if name not in entries:
-        raise ConfigError(f"unknown vision model {name!r}; known: {', '.join(sorted(entries))}")
-    return entries[name]
+    return VISION.get(name)
 
 
 def register_vision_entry(entry: VisionModelEntry) -> None:
     """Make ``entry`` resolvable by name in this process (tests, local experiments)."""
-    _EXTRA[entry.name] = entry
+    VISION.register(entry)
 
 
 def unregister_vision_entry(name: str) -> None:
     """Undo :func:`register_vision_entry`."""
-    _EXTRA.pop(name, None)
+    VISION.unregister(name)
 
 
 # ---------------------------------------------------------------- weights identity
