@@ -19,3 +19,11 @@ class ModelError(BrainAlignError):
 
 class DecoderError(BrainAlignError):
     """A decoder, generator or checkpoint does not fit the data it is given."""
+
+
+class DiskFullError(BrainAlignError):
+    """A write failed because the disk (or the user's quota) is full; nothing half-written is left."""
+
+
+class NotWritableError(BrainAlignError):
+    """An output or cache folder is a file, cannot be created, or cannot be written."""

@@ -10,19 +10,47 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from brainalign.errors import NotWritableError
+
+
+def _unusable(path: Path, from_env: bool) -> NotWritableError:
+    if from_env:
+        return NotWritableError(f"BRAINALIGN_HOME={path} is not a writable folder; point it at one")
+    return NotWritableError(f"cache folder {path} is not a writable folder; set BRAINALIGN_HOME to a writable folder")
+
+
+def _usable_dir(path: Path, from_env: bool) -> Path:
+    """``path`` as a folder this process can write, created if missing; one-line error otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a file in the way, no permission, read-only file system
+        raise _unusable(path, from_env) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise _unusable(path, from_env)
+    return path
+
 
 def home() -> Path:
-    """Root directory for caches and results, created on first use."""
+    """Root directory for caches and results, created on first use.
+
+    A one-line :class:`~brainalign.errors.NotWritableError` when it is a file or cannot be written.
+    """
     root = os.environ.get("BRAINALIGN_HOME")
     path = Path(root).expanduser() if root else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "brainalign"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _usable_dir(path, from_env=bool(root))
 
 
 def cache_dir(kind: str) -> Path:
     """A named sub-directory of :func:`home` (``activations``, ``models``, ``data``, ``results``)."""
-    path = home() / kind
-    path.mkdir(parents=True, exist_ok=True)
+    root = home()
+    path = root / kind
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError:
+        raise NotWritableError(f"cache folder {path} cannot be created (a file of that name, or no permission); "
+                               "remove the file or point BRAINALIGN_HOME at another folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise NotWritableError(f"cache folder {path} is not writable; fix its permissions or point BRAINALIGN_HOME elsewhere")
     return path
 
 
