@@ -57,11 +57,75 @@ def _package_version(package: str) -> str:
     return "unknown"
 
 
+HASH_MAX_BYTES = 8 << 20
+_SKIP_PARTS = ("__pycache__",)
+_HASHES: dict[tuple[str, int, int, int], str] = {}
+
+
+def _file_identity(path: Path, st: Any) -> str:
+    """``sha256`` of a small file's content (memoised per process on path, size, mtime and inode), else
+    ``size:mtime_ns`` (never hashes large weight files)."""
+    if st.st_size > HASH_MAX_BYTES:
+        return f"{st.st_size}:{st.st_mtime_ns}"
+    memo = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if memo not in _HASHES:
+        _HASHES[memo] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"{st.st_size}:sha256={_HASHES[memo]}"
+
+
+def _stamp_files(path: Path) -> list[Path]:
+    """Files that make up ``path``: itself, or every non-hidden file below a folder (sorted)."""
+    if not path.is_dir():
+        return [path]
+    files = []
+    for p in path.rglob("*"):
+        rel = p.relative_to(path).parts
+        if any(part.startswith(".") or part in _SKIP_PARTS for part in rel) or not p.is_file():
+            continue
+        files.append(p)
+    return sorted(files)
+
+
+def path_stamp(path: str | Path) -> str:
+    """Cheap, deterministic content identity of a file or folder: a 16-hex digest of every file's relative path,
+    size and content hash (small files) or mtime_ns (large ones); ``missing`` when nothing is there.
+
+    The absolute location is not part of it: the same files elsewhere stamp the same.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        return "missing"
+    lines = []
+    for f in _stamp_files(root):
+        rel = f.relative_to(root).as_posix() if root.is_dir() else f.name
+        lines.append(f"{rel}={_file_identity(f, f.stat())}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
 def weights_fingerprint(entry: ModelEntry) -> str:
-    """Identity of the weights an entry loads (goes into cache keys): hub id@revision or package==version/file."""
+    """Identity of the weights an entry loads (cache and job keys); cheap and deterministic.
+
+    - ``hf`` hub id: ``hf_id@revision``; ``hf`` local folder: ``local:<stamp of its files>``;
+    - ``packaged-folder``: ``package==version/file`` and the stamp of that folder;
+    - ``gguf-package``: ``package==version/file`` and the stamp of the ``.gguf``;
+    - ``gguf-assembled``: ``package==version/file`` and the stamp of the package's files (the parts).
+    """
     if entry.kind == "hf":
-        return f"{entry.hf_id}@{entry.revision}"
-    return f"{entry.hf_id}@{entry.revision}|{entry.package}=={_package_version(entry.package or '')}/{entry.file}"
+        local = Path(entry.hf_id).expanduser()
+        return f"local:{path_stamp(local)}" if local.is_dir() else f"{entry.hf_id}@{entry.revision}"
+    package = entry.package or ""
+    base = f"{entry.hf_id}@{entry.revision}|{package}=={_package_version(package)}/{entry.file}"
+    stamped = _stamped_path(entry)
+    return f"{base}|{path_stamp(stamped) if stamped is not None else 'missing'}"
+
+
+def _stamped_path(entry: ModelEntry) -> Path | None:
+    """The file or folder whose stamp identifies a packaged entry's weights (``None``: package not installed)."""
+    try:
+        folder = package_dir(entry.package or "")
+    except ModelError:
+        return None
+    return folder if entry.kind == "gguf-assembled" else folder / (entry.file or "")
 
 
 def converted_dir(entry: ModelEntry) -> Path:

@@ -135,10 +135,10 @@ def _dist_version(dist: str) -> str:
 
 
 def _file_stamp(path: Path) -> str:
-    """Cheap identity of a local file or folder: names and sizes (and mtimes of small files)."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    parts = [f"{p.name}:{p.stat().st_size}" for p in files if p.exists()]
-    return ",".join(parts) or "missing"
+    """Cheap content identity of a local file or folder (see :func:`~brainalign.features.sources.path_stamp`)."""
+    from brainalign.features.sources import path_stamp
+
+    return path_stamp(path)
 
 
 def packaged_file(entry: VisionModelEntry) -> Path:
@@ -152,17 +152,22 @@ def packaged_file(entry: VisionModelEntry) -> Path:
 
 
 def vision_weights_fingerprint(entry: VisionModelEntry) -> str:
-    """Identity of the weights an entry loads (goes into cache keys)."""
+    """Identity of the weights an entry loads (cache and job keys); cheap and deterministic.
+
+    Hub ids: ``model_id@revision``; timm / open_clip: library version, name and ``pretrained`` tag; every local
+    file or folder an entry reads (a folder ``model_id``, ``local-dir:``, a ``pretrained`` file, ``checkpoint``,
+    packaged weights) adds its stamp (relative paths, sizes, content hashes of small files, mtimes of large ones).
+    """
     if entry.kind == "hf":
         local = Path(entry.model_id).expanduser()
-        if local.is_dir():
-            return f"local:{local.resolve()}|{_file_stamp(local)}"
-        return f"{entry.model_id}@{entry.revision}"
+        return f"local:{_file_stamp(local)}" if local.is_dir() else f"{entry.model_id}@{entry.revision}"
     if entry.kind in ("timm", "open_clip"):
         dist = "timm" if entry.kind == "timm" else "open_clip_torch"
         fp = f"{dist}=={_dist_version(dist)}/{entry.model_id}/{entry.pretrained}"
         if entry.model_id.startswith("local-dir:"):
             fp += "|" + _file_stamp(Path(entry.model_id.removeprefix("local-dir:")))
+        if entry.kind == "open_clip" and entry.pretrained and Path(entry.pretrained).expanduser().is_file():
+            fp += "|pretrained=" + _file_stamp(Path(entry.pretrained))
         if entry.checkpoint:
             fp += "|" + _file_stamp(Path(entry.checkpoint))
         return fp
