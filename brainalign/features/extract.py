@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from brainalign.cache.activations import ActivationEntry, ActivationStore, activation_key
+from brainalign.cache.activations import ActivationEntry, ActivationStore
 from brainalign.data.stimuli import StimulusSet
 from brainalign.errors import ConfigError
+from brainalign.features._cached import Block, EntryLayout, cached_extraction
 from brainalign.features.hf_text import CONTEXT_MODES
 from brainalign.features.pooling import POOLINGS
 from brainalign.features.specs import ModelEntry
 
 EXTRACTOR_VERSION = 1
-FLUSH_SECONDS = 60.0
 
 
 @dataclass
@@ -44,7 +44,7 @@ class LayerFeatures:
         """Layer ``i`` (negative counts from the end): ``(n_stimuli, dim)`` float32."""
         if not -self.n_layers <= i < self.n_layers:
             raise IndexError(f"layer {i} out of range for {self.n_layers} layers")
-        return np.asarray(self._entry.layer(i % self.n_layers)[:], dtype=np.float32)
+        return self._entry.read(i % self.n_layers)
 
     def __len__(self) -> int:
         return self.n_layers
@@ -115,68 +115,43 @@ def extract_layers(
         raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
     mode = resolve_context_mode(entry, context_mode)
     config = semantic_config(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, context_mode=mode)
-    key = activation_key(config)
-    store = store or ActivationStore()
-    cached = store.open_complete(key)
-    if cached is not None:
-        return LayerFeatures.from_entry(key, cached)
-    _extract_into_store(entry, stimuli, store, key, config, random_init=random_init, seed=seed, pooling=pooling,
-                        mode=mode, device=device, batch_size=batch_size, progress=progress)
-    return LayerFeatures.from_entry(key, store.open_complete(key))  # type: ignore[arg-type]
+
+    def start() -> _TextExtraction:
+        return _TextExtraction(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, mode=mode,
+                               device=device, batch_size=batch_size)
+
+    key, cached = cached_extraction(store or ActivationStore(), config, start, progress=progress,
+                                    desc=f"{entry.name} layers", unit="ctx")
+    return LayerFeatures.from_entry(key, cached)
 
 
-def _extract_into_store(
-    entry: ModelEntry, stimuli: StimulusSet, store: ActivationStore, key: str, config: dict[str, Any], *,
-    random_init: bool, seed: int, pooling: str, mode: str, device: str, batch_size: int, progress: bool,
-) -> None:
-    from tqdm.auto import tqdm
+class _TextExtraction:
+    """A loaded text model over a stimulus set: one block per context, ``(n_layers, n_rows, hidden)``."""
 
-    from brainalign.features.hf_text import extract_contexts, model_window
-    from brainalign.features.sources import load_model
+    def __init__(self, entry: ModelEntry, stimuli: StimulusSet, *, random_init: bool, seed: int, pooling: str,
+                 mode: str, device: str, batch_size: int) -> None:
+        from brainalign.features.hf_text import model_window
+        from brainalign.features.sources import load_model
 
-    model, tokenizer = load_model(entry, random_init=random_init, seed=seed, device=_device(device))
-    n_layers = int(model.config.num_hidden_layers) + 1
-    slices = stimuli.context_slices()
-    contexts = stimuli.contexts()
-    act = store.create(key, config=config, layer_names=layer_names(n_layers), n_stimuli=len(stimuli),
-                       n_contexts=len(slices), dim=int(model.config.hidden_size))
-    todo = [int(c) for c in np.flatnonzero(~act.done())]
-    window = model_window(model, entry.max_context_tokens)
-    per_call = max(1, batch_size) if mode == "full" else 1
-    pending: list[tuple[int, np.ndarray]] = []
-    last_flush = time.monotonic()
+        self.model, self.tokenizer = load_model(entry, random_init=random_init, seed=seed, device=_device(device))
+        self.stimuli, self.pooling, self.mode, self.batch_size = stimuli, pooling, mode, batch_size
+        self.window = model_window(self.model, entry.max_context_tokens)
+        n_layers = int(self.model.config.num_hidden_layers) + 1
+        self.layout = EntryLayout(layer_names=layer_names(n_layers), context_rows=stimuli.context_slices(),
+                                  dim=int(self.model.config.hidden_size))
 
-    def flush() -> None:
-        # contiguous runs of pending contexts -> one write per layer per run, then mark them done
-        nonlocal last_flush
-        pending.sort(key=lambda item: item[0])
-        run: list[tuple[int, np.ndarray]] = []
-        for item in [*pending, None]:
-            if run and (item is None or item[0] != run[-1][0] + 1):
-                act.write_rows(slices[run[0][0]][0], np.concatenate([r[1] for r in run], axis=1))
-                act.mark_done([r[0] for r in run])
-                run = []
-            if item is not None:
-                run.append(item)
-        pending.clear()
-        last_flush = time.monotonic()
+    def blocks(self, todo: list[int]) -> Iterator[Block]:
+        from brainalign.features.hf_text import extract_contexts
 
-    bar = tqdm(total=len(slices), initial=len(slices) - len(todo), disable=not progress, unit="ctx",
-               desc=f"{entry.name} layers")
-    try:
+        contexts = self.stimuli.contexts()
+        per_call = max(1, self.batch_size) if self.mode == "full" else 1
         for i in range(0, len(todo), per_call):
             chunk = todo[i : i + per_call]
-            outs = extract_contexts(model, tokenizer, [contexts[c] for c in chunk], stimuli.separator, mode=mode,
-                                    pooling=pooling, window=window, batch_size=batch_size)
-            pending.extend(zip(chunk, outs, strict=True))
-            bar.update(len(chunk))
-            rows = sum(o.shape[1] for _, o in pending)
-            if rows >= 4096 or time.monotonic() - last_flush > FLUSH_SECONDS:
-                flush()
-    finally:
-        flush()  # an interrupted run keeps every finished context
-        bar.close()
-    act.mark_complete()
+            outs = extract_contexts(self.model, self.tokenizer, [contexts[c] for c in chunk], self.stimuli.separator,
+                                    mode=self.mode, pooling=self.pooling, window=self.window,
+                                    batch_size=self.batch_size)
+            for c, out in zip(chunk, outs, strict=True):
+                yield [c], out
 
 
 def _device(device: str) -> str:

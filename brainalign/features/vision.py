@@ -17,14 +17,16 @@ The cache key hashes model, weights fingerprint, random-init seed, image-set con
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from brainalign.cache.activations import ActivationEntry, ActivationStore, activation_key
+from brainalign.cache.activations import ActivationEntry, ActivationStore
 from brainalign.data.images import ImageStimulusSet
 from brainalign.errors import ConfigError
+from brainalign.features._cached import Block, EntryLayout, cached_extraction
 from brainalign.features.vision_sources import VisionBackbone, VisionModelEntry, get_vision_entry
 
 VISION_EXTRACTOR_VERSION = 1
@@ -61,7 +63,7 @@ class ImageLayerFeatures:
 
     def get(self, i: int) -> np.ndarray:
         """Layer ``i``: ``(n_images, t, c)`` tokens, ``(n_images, h, w, c)`` maps or ``(n_images, c)`` float32."""
-        return np.asarray(self._entry.layer(self._index(i))[:], dtype=np.float32)
+        return self._entry.read(self._index(i))
 
     def get_flat(self, i: int) -> np.ndarray:
         """Layer ``i`` flattened per image: ``(n_images, prod(spatial) * c)`` (for ridge encoders)."""
@@ -201,54 +203,48 @@ def extract_image_layers(
     if pooling not in POOLINGS[:3] and not _GRID.match(pooling):
         raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)} (e.g. grid7)")
     config = semantic_config(entry, images, random_init=random_init, seed=seed, pooling=pooling, layers=layers)
-    key = activation_key(config)
-    store = store or ActivationStore()
-    cached = store.open_complete(key)
-    if cached is not None:
-        return ImageLayerFeatures.from_entry(key, cached)
-    _extract_into_store(entry, images, store, key, config, random_init=random_init, seed=seed, pooling=pooling,
-                        layers=layers, device=device, batch_size=batch_size, progress=progress)
-    return ImageLayerFeatures.from_entry(key, store.open_complete(key))  # type: ignore[arg-type]
+    vision_entry = entry
+
+    def start() -> _ImageExtraction:
+        return _ImageExtraction(vision_entry, images, random_init=random_init, seed=seed, pooling=pooling,
+                                layers=layers, device=device, batch_size=batch_size)
+
+    key, cached = cached_extraction(store or ActivationStore(), config, start, progress=progress,
+                                    desc=f"{entry.name} layers", unit="img")
+    return ImageLayerFeatures.from_entry(key, cached)
 
 
-def _extract_into_store(
-    entry: VisionModelEntry, images: ImageStimulusSet, store: ActivationStore, key: str, config: dict[str, Any], *,
-    random_init: bool, seed: int, pooling: str, layers: list[str] | None, device: str, batch_size: int,
-    progress: bool,
-) -> None:
-    from tqdm.auto import tqdm
+class _ImageExtraction:
+    """A loaded vision backbone over an image set: one context per image, blocks of ``batch_size`` images."""
 
-    from brainalign.features.sources import resolve_device
-    from brainalign.features.vision_sources import load_vision_backbone
+    def __init__(self, entry: VisionModelEntry, images: ImageStimulusSet, *, random_init: bool, seed: int,
+                 pooling: str, layers: list[str] | None, device: str, batch_size: int) -> None:
+        from brainalign.features.sources import resolve_device
+        from brainalign.features.vision_sources import load_vision_backbone
 
-    device = resolve_device(device)
-    backbone = load_vision_backbone(entry, random_init=random_init, seed=seed, device=device)
-    if layers:
-        unknown = [name for name in layers if name not in backbone.layer_names]
-        if unknown:
-            raise ConfigError(f"{entry.name} has no layer(s) {', '.join(unknown)}; its layers are "
-                              f"{', '.join(backbone.layer_names)}")
-    keep = list(layers) if layers else None
-    names = [n for n in backbone.layer_names if keep is None or n in keep]
-    pre = entry.preprocess
-    n = len(images)
-    # a one-image probe fixes every layer's shape before the store is created
-    first, infos = _run_batch(backbone, pre.batch([images.load(0)]), device, pooling, keep)
-    act = store.create(key, config=config, layer_names=names, n_stimuli=n, n_contexts=n,
-                       layer_shapes=[a.shape[1:] for a in first], layer_attrs=infos)
-    todo = [int(i) for i in np.flatnonzero(~act.done())]
-    bar = tqdm(total=n, initial=n - len(todo), disable=not progress, unit="img", desc=f"{entry.name} layers")
-    step = max(1, int(batch_size))
-    try:
+        self.device = resolve_device(device)
+        self.backbone = load_vision_backbone(entry, random_init=random_init, seed=seed, device=self.device)
+        if layers:
+            unknown = [name for name in layers if name not in self.backbone.layer_names]
+            if unknown:
+                raise ConfigError(f"{entry.name} has no layer(s) {', '.join(unknown)}; its layers are "
+                                  f"{', '.join(self.backbone.layer_names)}")
+        self.keep = list(layers) if layers else None
+        self.images, self.pre, self.pooling, self.step = images, entry.preprocess, pooling, max(1, int(batch_size))
+        names = [n for n in self.backbone.layer_names if self.keep is None or n in self.keep]
+        # a one-image probe fixes every layer's shape before the store is created
+        first, infos = self._run([0])
+        self.layout = EntryLayout(layer_names=names, context_rows=[(i, i + 1) for i in range(len(images))],
+                                  layer_shapes=[a.shape[1:] for a in first], layer_attrs=infos)
+
+    def _run(self, idx: list[int]) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+        pixels = self.pre.batch([self.images.load(i) for i in idx])
+        return _run_batch(self.backbone, pixels, self.device, self.pooling, self.keep)
+
+    def blocks(self, todo: list[int]) -> Iterator[Block]:
         # contiguous runs of unfinished images, cut into batches
         runs = np.split(np.asarray(todo), np.flatnonzero(np.diff(todo) != 1) + 1) if todo else []
         for run in runs:
-            for s in range(0, len(run), step):
-                idx = [int(i) for i in run[s : s + step]]
-                arrays, _ = _run_batch(backbone, pre.batch([images.load(i) for i in idx]), device, pooling, keep)
-                act.write_rows(idx[0], arrays)
-                act.mark_done(idx)
-                bar.update(len(idx))
-    finally:
-        bar.close()
-    act.mark_complete()
+            for s in range(0, len(run), self.step):
+                idx = [int(i) for i in run[s : s + self.step]]
+                yield idx, self._run(idx)[0]
