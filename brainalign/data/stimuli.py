@@ -18,6 +18,7 @@ import numpy as np
 from brainalign.errors import DataError
 
 Unit = Literal["word", "sentence", "fragment"]
+_UNITS: tuple[str, ...] = ("word", "sentence", "fragment")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class StimulusSet:
             raise DataError(
                 f"stimulus set {self.name!r}: {len(self.text)} texts but {ctx.size} context ids; give one context id per unit"
             )
+        if self.unit not in _UNITS:
+            raise DataError(f"stimulus set {self.name!r}: unit {self.unit!r} is not one of {', '.join(_UNITS)}; pick one")
         if len(self.text) == 0:
             raise DataError(f"stimulus set {self.name!r} is empty; check the stimulus file")
         empty = [i for i, t in enumerate(self.text) if not t.strip()]

@@ -20,6 +20,14 @@ def codes_in_order(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
     return np.array([seen.setdefault(lab, len(seen)) for lab in np.asarray(labels, dtype=object).tolist()], dtype=np.int64)
 
 
+def _check_unique_ids(ids: np.ndarray, name: str) -> None:
+    """One-line error naming the first repeated target id (results are keyed by it)."""
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        first = next(i for i in ids.tolist() if i in set(uniq[counts > 1].tolist()))
+        raise DataError(f"dataset {name!r}: target id {first!r} appears more than once; give each response column a unique id")
+
+
 def from_arrays(
     texts: Sequence[str],
     responses: Any,
@@ -86,6 +94,7 @@ def from_arrays(
     ids = np.arange(t).astype(str) if target_ids is None else np.asarray(target_ids).astype(str)
     if ids.shape != (t,):
         raise DataError(f"dataset {name!r}: {ids.size} target ids for {t} response columns; give one id per column")
+    _check_unique_ids(ids, name)
     stimuli = StimulusSet(name=name, text=tuple(texts), context_id=ctx, unit=unit, separator=separator)
     return NeuralDataset(
         name=name,

@@ -310,9 +310,13 @@ def load_nsd_stimuli(root: str | os.PathLike, nsd_ids: np.ndarray, rgb: bool = T
     return x
 
 
-def nsd_manifest() -> dict:
-    """The NSD manifest (``data_manifests/restricted/NSD.yaml``): file keys, terms, facts."""
-    import yaml
+def nsd_manifest(path: str | Path | None = None) -> dict:
+    """The NSD manifest (default ``data_manifests/restricted/NSD.yaml``): file keys, terms, facts.
 
-    path = Path(__file__).resolve().parents[3] / "data_manifests" / "restricted" / "NSD.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    Invalid YAML or a repeated key gives a one-line :class:`~brainalign.errors.ConfigError` naming the file.
+    """
+    from brainalign.yaml_io import load_file
+
+    if path is None:
+        path = Path(__file__).resolve().parents[3] / "data_manifests" / "restricted" / "NSD.yaml"
+    return load_file(path, "NSD manifest")

@@ -1,10 +1,15 @@
-"""Users' own data as a CSV/TSV table: one row per stimulus, one column per response target."""
+"""Users' own data as a table: one row per stimulus, one column per response target.
+
+CSV / TSV (plain or ``.gz``, ``.bz2``, ``.xz``, ``.zst``, ``.zip`` compressed) and parquet. A repeated header, a
+truncated or corrupt file gives a one-line :class:`DataError` naming the file, never a partial table.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,16 +19,105 @@ from brainalign.data.stimuli import Unit
 from brainalign.errors import DataError
 
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
+_PARQUET = (".parquet", ".pq")
+_OPTIONAL = {".zst": "zstandard"}
+
+
+def _suffixes(path: Path) -> tuple[str, str]:
+    """``(format suffix, compression suffix or "")`` of ``path``, lower-case."""
+    suffixes = [s.lower() for s in path.suffixes]
+    comp = suffixes.pop() if suffixes and suffixes[-1] in _COMPRESSIONS else ""
+    return (suffixes[-1] if suffixes else ""), comp
 
 
 def _infer_sep(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip"):
-        suffixes = suffixes[:-1]
-    ext = suffixes[-1] if suffixes else ""
+    ext, _ = _suffixes(path)
     if ext not in _SEPARATORS:
         raise DataError(f"cannot infer the column separator of {path.name}; name it .csv or .tsv, or pass sep=")
     return _SEPARATORS[ext]
+
+
+def _is_parquet(path: Path) -> bool:
+    ext, comp = _suffixes(path)
+    return ext in _PARQUET and not comp
+
+
+def _check_unique(names: Sequence[object], path: Path) -> None:
+    """One-line error naming the first repeated header (pandas would silently rename it ``x.1``)."""
+    seen: set[str] = set()
+    for raw in names:
+        name = str(raw)
+        if name in seen and name.strip():
+            raise DataError(f"{path}: column {name!r} appears more than once in the header; rename or drop the duplicate")
+        seen.add(name)
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    """True for the errors a truncated or damaged compressed file / parquet raises mid-read."""
+    import lzma
+    import zipfile
+    import zlib
+
+    if isinstance(exc, EOFError | zlib.error | lzma.LZMAError | zipfile.BadZipFile):
+        return True
+    module = type(exc).__module__ or ""
+    if module.startswith(("pyarrow", "zstandard")):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, PermissionError | IsADirectoryError | FileNotFoundError)
+
+
+def _read_error(exc: BaseException, path: Path, sep: str | None) -> DataError:
+    """The one-line error for a table that could not be read."""
+    import pandas as pd
+
+    if isinstance(exc, ImportError):
+        _, comp = _suffixes(path)
+        package = _OPTIONAL.get(comp, getattr(exc, "name", None) or "the missing package")
+        return DataError(f"reading {path} needs the optional package {package}; pip install {package}")
+    if isinstance(exc, PermissionError):
+        return DataError(f"cannot read {path}: permission denied; fix its permissions")
+    if isinstance(exc, pd.errors.ParserError | pd.errors.EmptyDataError | UnicodeDecodeError):
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0].replace("Error tokenizing data. C error: ", "")
+        hint = "check the file, or re-export it if it is truncated or corrupt" if _suffixes(path)[1] else "check the file"
+        return DataError(f"cannot read {path.name} as a table with sep={sep!r} ({type(exc).__name__}: {detail}); {hint}")
+    if _is_corrupt(exc):
+        return DataError(f"{path} is truncated or corrupt ({type(exc).__name__}); re-export it")
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return DataError(f"cannot read {path} as a table ({first}); check the file")
+
+
+def _read_parquet(path: Path, text_column: str) -> Any:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    _check_unique(pq.read_schema(path).names, path)
+    df = pd.read_parquet(path)
+    if text_column in df.columns:
+        text = df[text_column]
+        df[text_column] = text.where(text.isna(), text.astype(str))
+    return df
+
+
+def _read_delimited(path: Path, sep: str, text_column: str) -> Any:
+    import pandas as pd
+
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
+    _check_unique(header.iloc[0].tolist() if len(header) else [], path)
+    return pd.read_csv(path, sep=sep, dtype={text_column: str}, keep_default_na=True)
+
+
+def _read_frame(path: Path, sep: str | None, text_column: str) -> Any:
+    """The whole table as a DataFrame, or a one-line :class:`DataError` (never a partial table)."""
+    try:
+        if sep is None and _is_parquet(path):
+            return _read_parquet(path, text_column)
+        sep = sep if sep is not None else _infer_sep(path)
+        return _read_delimited(path, sep, text_column)
+    except DataError:
+        raise
+    except Exception as exc:  # every reader failure becomes one line
+        raise _read_error(exc, path, sep) from None
 
 
 def _pick_columns(columns: list[str], wanted: str | Sequence[str], path: Path) -> list[str]:
@@ -77,10 +171,11 @@ def load_table(
     *,
     separator: str = " ",
 ) -> NeuralDataset:
-    """Read a CSV/TSV table into a dataset.
+    """Read a CSV/TSV/parquet table into a dataset.
 
     Args:
-        path: the table (``.csv`` or ``.tsv``, optionally compressed); rows are stimuli in reading order.
+        path: the table (``.csv`` / ``.tsv``, optionally compressed, or ``.parquet``); rows are stimuli in
+            reading order.
         text_column: column holding each unit's text.
         response_columns: response column names, or a glob-like pattern such as ``"vox_*"`` (matched in
             table order). They become the ``(n_rows, n_targets)`` responses; target ids are the column names.
@@ -91,7 +186,7 @@ def load_table(
         subject_column_map: ``{response column or pattern: subject}``; default: one subject ``"S1"``.
         unit: ``"word"``, ``"sentence"`` or ``"fragment"``.
         name: dataset name (default: the file stem).
-        sep: column separator (default: from the extension).
+        sep: column separator (default: from the extension; a parquet file needs none).
         separator: string placed between units of a context when they are joined.
     """
     import pandas as pd
@@ -99,11 +194,7 @@ def load_table(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"table {path} does not exist; check the path")
-    sep = sep if sep is not None else _infer_sep(path)
-    try:
-        df = pd.read_csv(path, sep=sep, dtype={text_column: str}, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path.name} as a table with sep={sep!r} ({type(exc).__name__}); check the file") from None
+    df = _read_frame(path, sep, text_column)
     columns = [str(c) for c in df.columns]
     df.columns = columns
     named = [c for c in (text_column, group_column, context_column) if c is not None]
