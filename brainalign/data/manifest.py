@@ -147,6 +147,11 @@ def manifest_dir() -> Path:
     return packaged_folder("manifests")
 
 
+def restricted_manifest_path(name: str) -> Path:
+    """The packaged ``restricted/<name>.yaml`` (datasets under terms of use, e.g. NSD; not in the catalog)."""
+    return manifest_dir() / "restricted" / f"{name}.yaml"
+
+
 def manifest_dirs() -> list[Path]:
     """Folders searched for manifests: :func:`manifest_dir`, then the ``manifests/`` sub-folders of the user
     registry roots (``BRAINALIGN_REGISTRY_PATH``, :func:`brainalign.registry.add_registry_root`)."""
