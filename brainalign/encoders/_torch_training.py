@@ -9,17 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
+from brainalign.devices import resolve_device
 from brainalign.metrics.correlation import pearson_r
+from brainalign.splits import group_train_test
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available else ``"cpu"``; anything else unchanged."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+class ReadoutNotFittedError(NotFittedError, RuntimeError):
+    """``predict`` before ``fit`` (scikit-learn's ``NotFittedError``; also a ``RuntimeError`` as before)."""
 
 
 def as_tokens(X: Any) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -61,14 +60,9 @@ def validation_split(
     keys = np.arange(n) if groups is None else np.asarray(groups)
     if keys.shape != (n,):
         raise ValueError(f"groups must be ({n},), got {keys.shape}")
-    uniq, codes = np.unique(keys, return_inverse=True)
-    if uniq.size < 2:
+    if np.unique(keys).size < 2:
         raise ValueError("the validation split needs at least 2 distinct groups")
-    perm = np.random.default_rng(seed).permutation(uniq.size)
-    n_val = min(max(1, round(fraction * uniq.size)), uniq.size - 1)
-    is_val = np.zeros(uniq.size, dtype=bool)
-    is_val[perm[:n_val]] = True
-    return np.flatnonzero(~is_val[codes]), np.flatnonzero(is_val[codes])
+    return group_train_test(keys, fraction, seed)
 
 
 def train_module(
@@ -221,8 +215,10 @@ class TorchReadoutMixin:
         """Predictions ``(n_samples, n_voxels)`` (``(n_samples,)`` when fitted on a 1-D ``Y``)."""
         import torch
 
-        if not hasattr(self, "module_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit first")
+        try:
+            check_is_fitted(self, "module_")
+        except NotFittedError as exc:
+            raise ReadoutNotFittedError(str(exc)) from None
         T, spatial = as_tokens(X)
         if spatial != self.spatial_shape_ or T.shape[2] != self.n_channels_:
             raise ValueError(

@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
-from brainalign.encoders.ridge import _inner_folds
+from brainalign.defaults import DEFAULT_ALPHAS
+from brainalign.encoders._checks import check_alphas, validate_X
+from brainalign.encoders.himalaya_ridge import _targets, _to_numpy
+from brainalign.encoders.ridge import CV, _inner_folds
 from brainalign.encoders.scaling import StandardizeMixin
 
 
@@ -16,23 +21,25 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     """Ridge over concatenated feature spaces, each with its own learned scaling per target.
 
     Args:
-        bands: number of features of each space, in the column order of ``X`` (they must sum to ``X.shape[1]``).
-        alphas: ridge strengths searched jointly with the band weights.
+        bands: number of features of each space, in the column order of ``X`` (they must sum to ``X.shape[1]``);
+            ``None``: one band of every feature (plain ridge through the same solver).
+        alphas: ridge strengths searched jointly with the band weights (finite, > 0).
         n_iter: band-weight candidates of the random search.
-        cv: inner folds (grouped by ``groups`` given to :meth:`fit`, else contiguous blocks).
+        cv: an int (grouped by ``groups`` given to :meth:`fit`, else contiguous blocks), a scikit-learn splitter
+            or an iterable of ``(train_idx, val_idx)``.
         standardize: z-score features with training statistics.
         backend: himalaya backend (``"numpy"``, ``"torch"``, ``"torch_cuda"``).
         random_state: seed of the random search.
 
-    Fitted: ``coef_`` (n_features, n_targets), ``deltas_`` (n_bands, n_targets) log band scalings.
+    Fitted: ``coef_`` (n_features, n_targets), ``deltas_`` (n_bands, n_targets) log band scalings, ``model_``.
     """
 
     def __init__(
         self,
-        bands: Sequence[int],
-        alphas: Sequence[float] = tuple(np.logspace(-1, 6, 15)),
+        bands: Sequence[int] | None = None,
+        alphas: Sequence[float] = DEFAULT_ALPHAS,
         n_iter: int = 20,
-        cv: int = 5,
+        cv: CV = 5,
         standardize: bool = True,
         backend: str = "numpy",
         random_state: int = 0,
@@ -45,29 +52,37 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         self.backend = backend
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _labels(self, n_features: int) -> np.ndarray:
-        sizes = [int(b) for b in self.bands]
+        sizes = [n_features] if self.bands is None else [int(b) for b in self.bands]
         if sum(sizes) != n_features or min(sizes) < 1:
             raise ValueError(f"bands {sizes} must be positive and sum to the {n_features} feature columns")
         return np.repeat(np.arange(len(sizes)), sizes)
 
     def fit(self, X: np.ndarray, Y: np.ndarray, groups: np.ndarray | None = None) -> BandedRidgeEncoder:
+        """Fit on ``X`` (n_samples, n_features) and ``Y`` (n_samples, n_targets) or (n_samples,)."""
         from himalaya.backend import set_backend
         from himalaya.ridge import GroupRidgeCV
 
+        alphas = check_alphas(self.alphas, sort=False)
         set_backend(self.backend, on_error="raise")
-        X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.float64)
+        X = validate_X(self, X, reset=True)
+        Y = _targets(Y, X.shape[0])
         labels = self._labels(X.shape[1])
         X = self._fit_scaling(X)
         folds = _inner_folds(X.shape[0], self.cv, None if groups is None else np.asarray(groups))
-        params = {"alphas": np.asarray(self.alphas), "n_iter": self.n_iter, "progress_bar": False}
+        params = {"alphas": alphas, "n_iter": self.n_iter, "progress_bar": False}
         self.model_ = GroupRidgeCV(groups=labels, solver_params=params, fit_intercept=True, cv=folds,
                                    random_state=self.random_state).fit(X, Y)
-        self.coef_ = np.asarray(self.model_.coef_, dtype=np.float64)
-        self.deltas_ = np.asarray(self.model_.deltas_, dtype=np.float64)
-        self.n_features_in_ = X.shape[1]
+        self.coef_ = _to_numpy(self.model_.coef_)
+        self.deltas_ = _to_numpy(self.model_.deltas_)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model_.predict(self._scale(X)), dtype=np.float64)
+        """Predictions ``(n_samples, n_targets)`` (``(n_samples,)`` for a 1-D ``Y``)."""
+        check_is_fitted(self)
+        return _to_numpy(self.model_.predict(self._scale(validate_X(self, X, reset=False))))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from brainalign.encoders._torch_training import TorchReadoutMixin
 from brainalign.encoders.readout_factorized import _grid_coords
@@ -102,7 +103,7 @@ class AttentionReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
         val_fraction: share of training samples (whole ``groups``) held out for early stopping.
         standardize: z-score each channel with training statistics.
         seed: initialisation, validation split and minibatch order (deterministic on CPU).
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
 
     Targets are z-scored for training and predictions mapped back. Fitted: ``module_``, ``history_``,
     :meth:`attention_maps`.
@@ -124,7 +125,7 @@ class AttentionReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
         val_fraction: float = 0.15,
         standardize: bool = True,
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
         self.d_model = d_model
         self.n_heads = n_heads
@@ -172,6 +173,7 @@ class AttentionReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
 
         from brainalign.encoders._torch_training import as_tokens
 
+        check_is_fitted(self, "module_")
         T, _ = as_tokens(X)
         if self.standardize:
             T = (T - self.x_mean_) / self.x_scale_

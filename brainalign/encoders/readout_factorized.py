@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from brainalign.encoders._torch_training import TorchReadoutMixin
 
@@ -79,7 +80,7 @@ class FactorizedReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
         val_fraction: share of training samples (whole ``groups``) held out for early stopping.
         standardize: z-score each channel with training statistics.
         seed: initialisation, validation split and minibatch order.
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
 
     Targets are z-scored for training and predictions mapped back. Fitted: ``module_``, ``history_``,
     :attr:`masks_` ``(v, p)``, :attr:`weights_` ``(v, c)``.
@@ -99,7 +100,7 @@ class FactorizedReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
         val_fraction: float = 0.15,
         standardize: bool = True,
         seed: int = 0,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
         self.mask = mask
         self.l1_mask = l1_mask
@@ -142,10 +143,12 @@ class FactorizedReadout(TorchReadoutMixin, RegressorMixin, BaseEstimator):
         """``(v, p)`` fitted spatial masks (row-major over ``h x w``)."""
         import torch
 
+        check_is_fitted(self, "module_")
         with torch.no_grad():
             return self.module_.mask().numpy().copy()
 
     @property
     def weights_(self) -> np.ndarray:
         """``(v, c)`` fitted channel weights (on standardised channels and z-scored targets)."""
+        check_is_fitted(self, "module_")
         return self.module_.weight.detach().numpy().copy()

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from brainalign.defaults import DEFAULT_ALPHAS
 from brainalign.encoders.banded import BandedRidgeEncoder
 from brainalign.encoders.crossval import cross_val_predict
-from brainalign.encoders.ridge import RidgeEncoder
+from brainalign.encoders.ridge import CV, RidgeEncoder
 from brainalign.metrics.correlation import r2_per_target
 
 
@@ -23,13 +24,13 @@ def variance_partitioning(
     Y: np.ndarray,
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
     groups: np.ndarray | None = None,
-    alphas: Sequence[float] = tuple(np.logspace(-1, 6, 15)),
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
     n_iter: int = 20,
-    inner_folds: int = 5,
+    inner_folds: CV = 5,
 ) -> dict[str, np.ndarray]:
     """Unique and shared out-of-fold R² per target ``(n_targets,)`` for feature spaces ``X_a`` and ``X_b``.
 
-    Returns ``{"r2_a", "r2_b", "r2_ab", "unique_a", "unique_b", "shared"}``.
+    ``inner_folds`` is the estimators' ``cv`` (int, splitter or pairs). Returns ``{"r2_a", "r2_b", "r2_ab", "unique_a", "unique_b", "shared"}``.
     """
     Y = np.asarray(Y, dtype=np.float64)
     r2 = {}
