@@ -1,7 +1,7 @@
 """Category decoding from brain responses: ridge on one-hot (or label-embedding) targets, nearest centroid,
 and a leave-one-run-out evaluation with run-wise z-scoring.
 
-The ridge decoder reuses the house engine :class:`brainalign.encoders.ridge.RidgeEncoder` (torch on CPU):
+The ridge decoder reuses the house engine :class:`brainalign.encoders.ridge.RidgeEncoder` (torch, ``device``):
 targets are one column per class (or one per embedding dimension), alpha is chosen by inner CV grouped by run.
 By default one alpha is shared by every target (the best mean inner-CV score over targets): with one alpha per
 class the class scores are shrunk by different amounts and their argmax favours the weakly regularised classes
@@ -16,11 +16,15 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from brainalign.data.loaders.haxby import zscore_by_run
+from brainalign.defaults import DEFAULT_ALPHAS
 from brainalign.errors import DecoderError
+from brainalign.splits import cv_folds, leave_one_group_out
 
-DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-1, 6, 15))
+__all__ = ["DEFAULT_ALPHAS", "DecodeResult", "Decoder", "FoldRecord", "NearestCentroidDecoder",
+           "RidgeCategoryDecoder", "evaluate_leave_one_run_out"]
 
 
 class Decoder(Protocol):
@@ -54,9 +58,10 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
     """Ridge classifier: regress one-hot targets (or label embeddings) on responses, take the best class.
 
     Args:
-        alphas: candidate ridge strengths.
-        cv: inner folds, grouped by the ``groups`` given to :meth:`fit` (runs) when present, else contiguous
-            blocks.
+        alphas: candidate ridge strengths (finite, > 0).
+        cv: inner folds: an int (grouped by the ``groups`` given to :meth:`fit`, i.e. runs, when present, else
+            contiguous blocks), a scikit-learn splitter (its ``split`` gets the labels and ``groups``, so
+            ``StratifiedKFold`` works) or an iterable of ``(train_idx, val_idx)``.
         alpha_mode: ``"shared"`` (one alpha for all targets, best mean inner-CV score) or ``"per_target"``
             (the engine's own choice, one alpha per class / embedding dimension).
         label_embeddings: ``None`` for one-hot targets; else ``{class: (d,) vector}`` or an ``(n_classes, d)``
@@ -65,7 +70,7 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
             absent from the training labels can still be predicted.
         classes: class order (default: sorted training labels, or the embedding keys).
         standardize: z-score features with training statistics inside the ridge engine.
-        device: torch device for the ridge engine.
+        device: torch device for the ridge engine (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``).
 
     Fitted attributes: ``classes_`` (n_classes,) str, ``encoder_`` (the fitted ``RidgeEncoder``), ``alpha_``
     (shared alpha, or ``None`` in per-target mode), ``best_alphas_`` (n_targets,), ``embeddings_``
@@ -75,12 +80,12 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         alphas: Sequence[float] = DEFAULT_ALPHAS,
-        cv: int = 5,
+        cv: Any = 5,
         alpha_mode: Literal["shared", "per_target"] = "shared",
         label_embeddings: Mapping[str, Any] | np.ndarray | None = None,
         classes: Sequence[str] | None = None,
         standardize: bool = True,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
         self.alphas = alphas
         self.cv = cv
@@ -122,10 +127,12 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
         self, X: np.ndarray, labels: Sequence[str] | np.ndarray, groups: np.ndarray | None = None
     ) -> RidgeCategoryDecoder:
         """Fit on ``X`` (n_samples, n_features), ``labels`` (n_samples,); inner CV grouped by ``groups``."""
+        from brainalign.encoders._checks import check_alphas
         from brainalign.encoders.ridge import RidgeEncoder
 
         if self.alpha_mode not in ("shared", "per_target"):
             raise DecoderError(f"alpha_mode must be 'shared' or 'per_target', got {self.alpha_mode!r}")
+        alphas = check_alphas(self.alphas)
         X = _as_2d(X)
         y = _as_labels(labels, X.shape[0])
         classes, E = self._resolve_classes(y)
@@ -140,19 +147,19 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
             raise DecoderError(
                 f"inner CV needs {self.cv} groups (runs), the training set has {np.unique(g).size}; lower cv"
             )
-        alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
-
-        def engine(a: np.ndarray) -> RidgeEncoder:
-            return RidgeEncoder(alphas=tuple(a), cv=self.cv, standardize=self.standardize, device=self.device)
-
         try:
-            enc = engine(alphas).fit(X, T, groups=g)
+            folds = cv_folds(self.cv, X.shape[0], g, y=codes)
+
+            def engine(a: np.ndarray) -> RidgeEncoder:
+                return RidgeEncoder(alphas=tuple(a), cv=folds, standardize=self.standardize, device=self.device)
+
+            enc = engine(alphas).fit(X, T)
             self.alpha_ = None
             if self.alpha_mode == "shared":
                 mean = enc.cv_scores_.mean(1) + np.log(alphas) * 1e-10  # ties go to the larger alpha
                 best = float(alphas[int(np.argmax(mean))])
                 if not np.all(enc.best_alphas_ == best):
-                    enc = engine(np.array([best])).fit(X, T, groups=g)
+                    enc = engine(np.array([best])).fit(X, T)
                 self.alpha_ = best
         except ValueError as exc:  # e.g. fewer groups than inner folds
             raise DecoderError(f"ridge decoder cannot fit: {exc}") from None
@@ -165,6 +172,7 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)`` scores: ridge outputs (one-hot) or cosine similarities (embeddings)."""
+        check_is_fitted(self)
         X = _as_2d(X)
         if X.shape[1] != self.n_features_in_:
             raise DecoderError(
@@ -208,6 +216,7 @@ class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)``: minus squared distance (euclidean) or Pearson r (correlation)."""
+        check_is_fitted(self)
         X = _as_2d(X)
         if X.shape[1] != self.n_features_in_:
             raise DecoderError(
@@ -367,9 +376,7 @@ def evaluate_leave_one_run_out(
 
     pred = np.empty(y.shape[0], dtype=object)
     folds: list[FoldRecord] = []
-    for r in run_ids:
-        test = runs == r
-        train = ~test
+    for r, (train, test) in zip(run_ids, leave_one_group_out(runs), strict=True):
         dec = make()
         dec.fit(Z[train], y[train], groups=runs[train])
         p = np.asarray(dec.predict(Z[test])).astype(str)
@@ -378,8 +385,8 @@ def evaluate_leave_one_run_out(
             FoldRecord(
                 test_run=int(r),
                 train_runs=tuple(int(t) for t in np.unique(runs[train])),
-                n_train=int(train.sum()),
-                n_test=int(test.sum()),
+                n_train=int(train.size),
+                n_test=int(test.size),
                 accuracy=float(np.mean(p == y[test])),
                 params=_fold_params(dec),
             )

@@ -8,13 +8,18 @@ does, with the same fold decompositions (:class:`~brainalign.encoders.ridge_solv
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
-from brainalign.encoders.ridge import RidgeEncoder, _inner_folds, read_columns
+from brainalign.defaults import DEFAULT_ALPHAS
+from brainalign.devices import resolve_device, resolve_dtype
+from brainalign.encoders._checks import check_alphas
+from brainalign.encoders.ridge import CV, RidgeEncoder, _inner_folds, read_columns
 from brainalign.encoders.ridge_solver import RidgeCVSolver
 from brainalign.encoders.scaling import StandardizeMixin
 from brainalign.errors import DecoderError
@@ -25,12 +30,15 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     """Linear decoder ``Y ~ X W + b`` with ridge penalties chosen by inner CV.
 
     Args:
-        alphas: candidate regularisation strengths.
-        inner_folds: inner CV folds (grouped by ``groups`` in :meth:`fit`, else contiguous blocks).
+        alphas: candidate regularisation strengths (finite, > 0).
+        cv: inner folds: an int (grouped by ``groups`` in :meth:`fit`, else contiguous blocks), a scikit-learn
+            splitter (its ``split`` receives ``groups``) or an iterable of ``(train_idx, val_idx)``.
         shared_alpha: one alpha for every target (best mean CV R^2) instead of one per target.
         standardize: z-score voxels with training statistics.
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"``; dtype: ``"float32"`` or ``"float64"``.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; dtype: ``"auto"`` (float32 on an
+            accelerator, float64 on the CPU), ``"float32"`` or ``"float64"``.
         chunk_targets: targets solved at once (bounds memory).
+        inner_folds: deprecated alias of ``cv`` (an int); overrides ``cv`` when given.
 
     Fitted attributes: ``coef_`` (v, t*d), ``intercept_`` (t*d,), ``best_alphas_`` (t*d,),
     ``target_shape_`` ((d,) or (t, d)), ``cv_scores_`` (n_alphas, t*d) mean -MSE over folds.
@@ -38,24 +46,39 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        alphas: Sequence[float] = tuple(np.logspace(-1, 6, 15)),
-        inner_folds: int = 5,
+        alphas: Sequence[float] = DEFAULT_ALPHAS,
+        cv: CV = 5,
         shared_alpha: bool = False,
         standardize: bool = True,
-        device: str = "cpu",
-        dtype: str = "float64",
+        device: str = "auto",
+        dtype: str = "auto",
         chunk_targets: int | None = 8192,
+        inner_folds: int | None = None,
     ) -> None:
         self.alphas = alphas
-        self.inner_folds = inner_folds
+        self.cv = cv
         self.shared_alpha = shared_alpha
         self.standardize = standardize
         self.device = device
         self.dtype = dtype
         self.chunk_targets = chunk_targets
+        self.inner_folds = inner_folds
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
+    def _cv(self) -> CV:
+        if self.inner_folds is None:
+            return self.cv
+        warnings.warn("RidgeDecoder(inner_folds=...) is deprecated; use cv=...", DeprecationWarning, stacklevel=3)
+        return self.inner_folds
 
     def fit(self, X: np.ndarray, Y: np.ndarray, groups: np.ndarray | None = None) -> RidgeDecoder:
         """Fit on voxels ``X`` (n, v) and targets ``Y`` (n, d) or (n, t, d); ``groups`` (n,) are image ids."""
+        check_alphas(self.alphas)
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y)
         if X.ndim != 2 or Y.ndim not in (2, 3) or X.shape[0] != Y.shape[0]:
@@ -65,8 +88,8 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         if self.shared_alpha:
             self._fit_shared(X, Yf, groups)
         else:
-            enc = RidgeEncoder(self.alphas, self.inner_folds, self.standardize, self.device, self.dtype,
-                               self.chunk_targets).fit(X, Yf, groups)
+            enc = RidgeEncoder(alphas=self.alphas, cv=self._cv(), standardize=self.standardize, device=self.device,
+                               dtype=self.dtype, chunk_targets=self.chunk_targets).fit(X, Yf, groups)
             self.coef_, self.intercept_ = enc.coef_, enc.intercept_
             self.best_alphas_, self.cv_scores_ = enc.best_alphas_, enc.cv_scores_
             if self.standardize:
@@ -79,26 +102,26 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         import torch
 
         Xs = self._fit_scaling(X)
-        alphas = np.sort(np.asarray(self.alphas, dtype=np.float64))
-        folds = _inner_folds(len(X), int(self.inner_folds), None if groups is None else np.asarray(groups))
-        dt = getattr(torch, self.dtype)
-        dev = "cuda" if self.device == "auto" and torch.cuda.is_available() else (
-            "cpu" if self.device == "auto" else self.device)
+        alphas = check_alphas(self.alphas)
+        folds = _inner_folds(len(X), self._cv(), None if groups is None else np.asarray(groups))
+        dev = resolve_device(self.device)
+        dname = resolve_dtype(self.dtype, dev)
+        dt = getattr(torch, dname)
         solver = RidgeCVSolver(Xs, folds, alphas, dtype=dt, device=dev)
         n_t = Yf.shape[1]
         step = int(self.chunk_targets or n_t)
         self.cv_scores_ = np.empty((len(alphas), n_t))
         var = Yf.var(0).astype(np.float64)
         for a in range(0, n_t, step):
-            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(self.dtype)), device=dev)
+            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(dname)), device=dev)
             self.cv_scores_[:, a : a + step] = solver.cv_scores(Yc).cpu().numpy()
         r2 = 1 + self.cv_scores_ / np.where(var > 0, var, 1.0)[None]
         mean_r2 = r2.mean(1) + np.log(alphas) * 1e-12  # ties go to the larger alpha
         best = int(np.argmax(mean_r2))
-        self.coef_ = np.empty((X.shape[1], n_t), dtype=np.dtype(self.dtype))
+        self.coef_ = np.empty((X.shape[1], n_t), dtype=np.dtype(dname))
         self.intercept_ = np.empty(n_t, dtype=self.coef_.dtype)
         for a in range(0, n_t, step):
-            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(self.dtype)), device=dev)
+            Yc = torch.as_tensor(read_columns(Yf, a, min(a + step, n_t), np.dtype(dname)), device=dev)
             idx = torch.full((Yc.shape[1],), best, dtype=torch.long, device=dev)
             coef, icpt = solver.refit(Yc, idx)
             self.coef_[:, a : a + step] = coef.cpu().numpy()
@@ -107,6 +130,7 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted targets ``(n, *target_shape_)``."""
+        check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise DecoderError(f"X must be (n, {self.n_features_in_}) voxels (the training mask), got {X.shape}")
