@@ -224,12 +224,10 @@ def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``."""
-    if device != "auto":
-        return device
-    import torch
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"`` (delegates to :func:`brainalign.devices.resolve_device`)."""
+    from brainalign.devices import resolve_device as _resolve
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return _resolve(device)
 
 
 def load_model(entry: ModelEntry, random_init: bool = False, seed: int = 0, device: str = "cpu") -> tuple[Any, Any]:
