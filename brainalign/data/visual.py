@@ -217,12 +217,15 @@ def image_folds(
 
 
 def train_test_images(n_images: int, test_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """One random image-level split ``(train_idx, test_idx)``, sorted."""
+    """One random image-level split ``(train_idx, test_idx)``, sorted (:func:`brainalign.splits.group_train_test`
+    over images: ``round(test_fraction * n_images)`` test images, at least 1, at most all but one)."""
+    from brainalign.splits import group_train_test
+
     if not 0 < test_fraction < 1:
         raise DataError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    perm = np.random.default_rng(seed).permutation(n_images)
-    n_test = max(1, round(test_fraction * n_images))
-    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    if n_images < 2:
+        raise DataError(f"a train/test split needs at least 2 images, got {n_images}")
+    return group_train_test(np.arange(n_images), test_fraction, seed)
 
 
 # --- NIfTI ------------------------------------------------------------------------------------
