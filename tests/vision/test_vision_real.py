@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brainalign.config_vision import load_vision_config
+from brainalign.config import load_vision_config
 
 CONFIG = "pipelines/configs/vision_simulated.yaml"
 # smaller than the shipped config so CI stays within minutes; same protocol
@@ -21,11 +21,11 @@ SMALL = [
 def test_vision_simulated_real_weights(data_mirror, tmp_path, monkeypatch):
     from pathlib import Path
 
-    from brainalign.runner.vision_score import run_vision_score
+    from brainalign.tasks.vision import run as run_vision
 
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     cfg = load_vision_config(CONFIG, SMALL)
-    run_vision_score(cfg, tmp_path, progress=False)
+    run_vision(cfg, tmp_path, progress=False)
     s = pd.read_csv(tmp_path / "summary.csv")
 
     def r(model, layer, enc, roi):

@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from brainalign.cli import app
-from brainalign.config_vision import load_vision_config
+from brainalign.config import load_vision_config
 from brainalign.errors import ConfigError, DataError
 
 N_IMAGES = 60
@@ -46,11 +46,11 @@ def _config(tmp_path: Path, folder: Path, entry, **over) -> Path:
                     "subject": {"rois": {"V1": 20, "LOC": 20}, "snr": 2.0, "seed": 1},
                     "driver": {"model": entry.name, "layer": "layer2"}},
         "models": [{"name": entry.name, "layers": ["layer1", "layer2"]}],
-        "pooling": "grid4", "random_init_controls": True, "baselines": ["pixels"], "device": "cpu",
+        "features": {"pooling": "grid4", "device": "cpu"}, "random_init_controls": True, "baselines": ["pixels"],
         "encoders": [{"kind": "ridge_pooled"}, {"kind": "ridge_flat"},
                      {"kind": "factorized", "layers": ["layer2"], "params": {"max_epochs": 5}},
                      {"kind": "attention", "layers": ["layer2"], "params": {"max_epochs": 5}}],
-        "alphas": [1.0, 100.0, 10000.0], "inner_folds": 3, "maps": True,
+        "encoder": {"alphas": [1.0, 100.0, 10000.0], "inner_folds": 3, "device": "cpu"}, "maps": True,
     }
     raw.update(over)
     path = tmp_path / "vision.yaml"
@@ -65,14 +65,14 @@ def _layer_names(entry) -> list[str]:
 
 
 def test_vision_run_tables_resume_and_maps(tmp_path, image_folder, tiny_registered):
-    from brainalign.runner.vision_score import run_vision_score
+    from brainalign.tasks.vision import run as run_vision_score
 
     assert {"layer1", "layer2"} <= set(_layer_names(tiny_registered))
     cfg = load_vision_config(_config(tmp_path, image_folder, tiny_registered))
     out = tmp_path / "run"
     run = run_vision_score(cfg, out, progress=False)
-    # 2 sources (trained, random) x (2 ridge x 2 layers + 2 readouts x 1 layer) + pixels = 13 jobs
-    assert run.n_computed == 13
+    # 2 sources (trained, random) x (2 ridge x 2 layers + 2 readouts x 1 layer) + pixels + ground truth = 14 jobs
+    assert run.n_computed == 14 and not run.reused
     import pandas as pd
 
     scores = pd.read_csv(out / "scores.csv")
@@ -92,12 +92,13 @@ def test_vision_run_tables_resume_and_maps(tmp_path, image_folder, tiny_register
     # maps hold the scores of the voxels at their MNI positions
     from brainalign.data.visual import read_voxel_map
 
+    run_ran = run.ran
     del run
     ds_roi = scores[scores["model"] == "ground_truth"]["roi"].to_numpy()
     assert ds_roi.size == 40
     # resume: nothing recomputed, same tables
     again = run_vision_score(cfg, out, progress=False)
-    assert again.n_computed == 0
+    assert again.n_computed == 0 and sorted(again.reused) == sorted(run_ran)
     pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv"), scores)
     assert read_voxel_map is not None
     from brainalign.reports.html import write_report
@@ -113,25 +114,26 @@ def test_cli_vision_and_errors(tmp_path, image_folder, tiny_registered):
     assert res.exit_code == 2 and "unknown vision model 'no-such-model'" in res.output
     assert not (tmp_path / "o1" / "scores.csv").exists()
     res = runner.invoke(app, ["score", "--config", str(bad_model), "--out", str(tmp_path / "o1"), "-q",
-                              "--set", "pooling=mean"])
+                              "--set", "features.pooling=mean"])
     assert res.exit_code == 2 and "spatial encoders need pooling" in res.output
     bad_layer = _config(tmp_path, image_folder, tiny_registered,
                         models=[{"name": tiny_registered.name, "layers": ["nope"]}])
     res = runner.invoke(app, ["score", "--config", str(bad_layer), "--out", str(tmp_path / "o2"), "-q"])
     assert res.exit_code == 2 and "has no layer(s) nope" in res.output
     with pytest.raises(ConfigError, match="n_images=500"):
-        from brainalign.runner.vision_data import load_images
+        from brainalign.tasks.vision.data import load_images
 
         load_images(str(image_folder), 500)
     with pytest.raises(DataError, match="does not exist"):
         load_images(str(tmp_path / "missing"), None)
     with pytest.raises(ConfigError, match="unknown ROI"):
-        from brainalign.runner.vision_score import run_vision_score
+        from brainalign.tasks.vision import run as run_vision_score
 
         cfg = load_vision_config(_config(tmp_path, image_folder, tiny_registered),
                                  ["dataset.subject.rois={V9: 10}"])
         run_vision_score(cfg, tmp_path / "o3", progress=False)
-    with pytest.raises(ConfigError, match="task: vision"):
+    assert not (tmp_path / "o3").exists()  # refused before anything is written
+    with pytest.raises(ConfigError, match="is not one of vision"):
         load_vision_config(None, ["name=x"])
 
 
@@ -139,7 +141,7 @@ def test_mixed_size_images_rejected_by_simulator(tmp_path):
     from PIL import Image
 
     from brainalign.data.images import ImageStimulusSet
-    from brainalign.runner.vision_data import grey_pixels
+    from brainalign.tasks.vision.data import grey_pixels
 
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "a.png")
     Image.fromarray(np.zeros((30, 20), np.uint8)).save(tmp_path / "b.png")

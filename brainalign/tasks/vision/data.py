@@ -1,4 +1,4 @@
-"""Image datasets for vision runs: images, responses and (for simulations) each voxel's generating features."""
+"""Image data of a vision run: the images, a simulated subject's responses and each voxel's generating features."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from brainalign.config_vision import VisionDatasetSpec
+from brainalign.config import SimulatedSubjectSpec, VisionDatasetSpec
 from brainalign.data.images import ImageStimulusSet
 from brainalign.data.visual import VisualDataset
 from brainalign.errors import ConfigError, DataError
@@ -58,15 +58,26 @@ def grey_pixels(images: ImageStimulusSet) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def simulated_data(dataset: VisionDatasetSpec, images: ImageStimulusSet, driver_map: np.ndarray) -> VisionData:
-    """Simulate ``dataset.subject`` on ``images``; high-level ROIs pool ``driver_map`` ``(n, h, w, c)``."""
-    from brainalign.data.simulate import ROIS, simulate_visual_subject
+def needs_driver(spec: SimulatedSubjectSpec) -> bool:
+    """True when some ROI of ``spec`` is high-level (driven by deep features); unknown ROIs raise ConfigError."""
+    from brainalign.data.simulate import ROIS
 
-    spec = dataset.subject
     for name in spec.rois:
         if name not in ROIS:
             raise ConfigError(f"dataset.subject.rois: unknown ROI {name!r}; known: {', '.join(ROIS)}")
-    needs_deep = any(ROIS[r].family == "high" for r in spec.rois)
+    return any(ROIS[r].family == "high" for r in spec.rois)
+
+
+def simulated_data(dataset: VisionDatasetSpec, images: ImageStimulusSet, driver_map: np.ndarray | None
+                   ) -> VisionData:
+    """Simulate ``dataset.subject`` on ``images``; high-level ROIs pool ``driver_map`` ``(n, h, w, c)`` (``None``
+    when every ROI is early)."""
+    from brainalign.data.simulate import simulate_visual_subject
+
+    spec = dataset.subject
+    needs_deep = needs_driver(spec)
+    if needs_deep and driver_map is None:
+        raise ConfigError("high-level ROIs need the driver's feature map; set dataset.driver")
     ds = simulate_visual_subject(
         grey_pixels(images), driver_map if needs_deep else None, n_repeats=spec.n_repeats, snr=spec.snr,
         snr_spread=spec.snr_spread, noise_corr=spec.noise_corr, rois=dict(spec.rois), seed=spec.seed,
@@ -76,7 +87,7 @@ def simulated_data(dataset: VisionDatasetSpec, images: ImageStimulusSet, driver_
     generating = {k: t.pop(k) for k in ("features_early", "early_idx", "features_high", "high_idx") if k in t}
     describe = {
         "kind": "simulated", "images": images.name, "n_images": len(images), "images_hash": images.content_hash(),
-        "driver": dataset.driver.model_dump(), "driver_map_shape": list(driver_map.shape[1:]),
+        "driver": dataset.driver.model_dump(), "driver_map_shape": None if driver_map is None else list(driver_map.shape[1:]),
         "subject": spec.model_dump(), "ceiling": ds.ceiling_convention,
         "n_voxels_per_roi": {r: int((ds.roi == r).sum()) for r in spec.rois},
     }

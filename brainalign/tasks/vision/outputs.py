@@ -1,25 +1,49 @@
-"""Tables and figures of a vision run, assembled from its finished jobs."""
+"""Tables and figures of a vision run, read from its verified job folders.
+
+``scores.csv`` (one row per voxel and job: ``model, random_init, layer, depth, encoder, dataset, subject, target,
+roi, noise_ceiling, r, r_ceiled``), ``summary.csv`` (per ROI means), ``best_layers.csv``, ``windows.csv``,
+``jobs.csv``, ``layer_profile_vision.png``, brain maps (``best_r.nii.gz``, ``brain_map_mni.png``,
+``brain_map_fsaverage.png``) and ``data_report.json``.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from brainalign.cache import atomic
-from brainalign.cache.results import ResultStore
-from brainalign.config_vision import VisionScoreConfig
+from brainalign.config import VisionScoreConfig
 from brainalign.data.visual import VisualDataset
+from brainalign.engine import Job, ResultStore, Session
+from brainalign.tasks.vision.plan import GROUND_TRUTH
+from brainalign.tasks.vision.prepare import VisionContext
 
 log = logging.getLogger("brainalign")
 
 KEYS = ["model", "layer", "encoder", "roi"]
 
 
-def voxel_table(jobs: list[Any], store: ResultStore, ds: VisualDataset) -> pd.DataFrame:
+@dataclass
+class VisionRun:
+    """A finished vision run: its folder, tables, and the job uids computed (``ran``) or reused."""
+
+    out: Path
+    scores: pd.DataFrame
+    summary: pd.DataFrame
+    best: pd.DataFrame
+    ran: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+    @property
+    def n_computed(self) -> int:
+        return len(self.ran)
+
+
+def voxel_table(jobs: list[Job], store: ResultStore, ds: VisualDataset) -> pd.DataFrame:
     """One row per (job, voxel): ``model, random_init, layer, depth, encoder, dataset, subject, target, roi, r,
     noise_ceiling, r_ceiled`` (+ ``family``, ``window_size`` for simulations)."""
     ceiling = ds.ceiling if ds.ceiling is not None else np.full(ds.n_voxels, np.nan)
@@ -29,14 +53,10 @@ def voxel_table(jobs: list[Any], store: ResultStore, ds: VisualDataset) -> pd.Da
         base.update(family=ds.truth["family"], window_size=ds.truth["rf_size"])
     frames = []
     for job in jobs:
+        s = job.spec
         r = np.asarray(store.array(job.uid, "r"))
-        frames.append(pd.DataFrame({"model": job.source.label, "random_init": job.source.random_init,
-                                    "layer": job.layer, "depth": job.source.depth[job.layer],
-                                    "encoder": job.encoder, **base, "r": r}))
-    if store.has("ground_truth"):
-        r = np.asarray(store.array("ground_truth", "r"))
-        frames.append(pd.DataFrame({"model": "ground_truth", "random_init": False, "layer": "generating features",
-                                    "depth": np.nan, "encoder": "ridge_per_voxel", **base, "r": r}))
+        frames.append(pd.DataFrame({"model": s.model, "random_init": s.random_init, "layer": s.layer,
+                                    "depth": s.depth, "encoder": s.encoder, **base, "r": r}))
     table = pd.concat(frames, ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["r_ceiled"] = table["r"] / table["noise_ceiling"]
@@ -56,7 +76,7 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
 
 def best_layers(summary: pd.DataFrame) -> pd.DataFrame:
     """Best layer per (model, encoder, roi) by mean r."""
-    s = summary[summary["model"] != "ground_truth"]
+    s = summary[summary["model"] != GROUND_TRUTH]
     idx = s.groupby(["model", "encoder", "roi"], sort=False)["r_mean"].idxmax()
     return s.loc[idx, ["model", "encoder", "roi", "layer", "depth", "r_mean", "ceiling_mean", "frac_ceiling"]]
 
@@ -89,11 +109,11 @@ def plot_vision_profile(summary: pd.DataFrame, path: Path) -> Path:
                              constrained_layout=True)
     for ax, roi in zip(axes[0], rois, strict=True):
         d = summary[summary["roi"] == roi]
-        for (model, enc), g in d[d["model"] != "ground_truth"].groupby(["model", "encoder"], sort=False):
+        for (model, enc), g in d[d["model"] != GROUND_TRUTH].groupby(["model", "encoder"], sort=False):
             g = g.sort_values("depth")
             style = ":" if "random" in model else "-"
             ax.plot(g["depth"], g["frac_ceiling"], style, marker="o", ms=3, label=f"{model} · {enc}")
-        gt = d[d["model"] == "ground_truth"]
+        gt = d[d["model"] == GROUND_TRUTH]
         if len(gt):
             ax.axhline(float(gt["frac_ceiling"].iloc[0]), color="k", ls="--", lw=1, label="ground-truth features")
         ax.axhline(1.0, color="grey", lw=0.8)
@@ -115,7 +135,7 @@ def write_brain_maps(scores: pd.DataFrame, summary: pd.DataFrame, ds: VisualData
     if ds.voxel_ijk is None or "MNI" not in ds.space:
         log.info("no brain maps: voxels are not on an MNI grid")
         return {}
-    s = summary[(summary["roi"] == "all") & ~summary["random_init"] & (summary["model"] != "ground_truth")]
+    s = summary[(summary["roi"] == "all") & ~summary["random_init"] & (summary["model"] != GROUND_TRUTH)]
     s = s[s["model"] != "pixels"] if (s["model"] != "pixels").any() else s
     best = s.loc[s["r_mean"].idxmax()]
     sel = scores[(scores["model"] == best["model"]) & (scores["layer"] == best["layer"])
@@ -126,9 +146,17 @@ def write_brain_maps(scores: pd.DataFrame, summary: pd.DataFrame, ds: VisualData
             "fsaverage": str(plot_fsaverage_map(nii, out / "brain_map_fsaverage.png", title))}
 
 
-def write_vision_outputs(cfg: VisionScoreConfig, out: Path, jobs: list[Any], store: ResultStore,
-                         ds: VisualDataset, maps: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``scores.csv``, ``summary.csv``, ``best_layers.csv``, ``windows.csv`` and the figures."""
+def job_table(jobs: list[Job], ds: VisualDataset) -> pd.DataFrame:
+    """One row per job: ``uid, dataset, model, random_init, layer, encoder`` (the HTML report's job list)."""
+    return pd.DataFrame([{"uid": j.uid, "dataset": ds.name, "model": j.spec.model, "random_init": j.spec.random_init,
+                          "layer": j.spec.layer, "encoder": j.spec.encoder} for j in jobs])
+
+
+def write_vision_outputs(cfg: VisionScoreConfig, context: VisionContext, jobs: list[Job], session: Session
+                         ) -> VisionRun:
+    """Every file of the module docstring, from the jobs' verified folders in ``session.store``."""
+    out, store, ds = session.out, session.store, context.dataset
+    atomic.write_json(out / "data_report.json", context.describe)
     scores = voxel_table(jobs, store, ds)
     summary = summarise(scores)
     best = best_layers(summary)
@@ -139,7 +167,9 @@ def write_vision_outputs(cfg: VisionScoreConfig, out: Path, jobs: list[Any], sto
         win = window_table(scores, cfg.dataset.driver.layer, cfg.dataset.driver.model)
         if len(win):
             _write_csv(win, out / "windows.csv")
+    _write_csv(job_table(jobs, ds), out / "jobs.csv")
     plot_vision_profile(summary, out / "layer_profile_vision.png")
-    if maps:
+    if cfg.maps:
         write_brain_maps(scores, summary, ds, out)
-    return scores, summary, best
+    return VisionRun(out=out, scores=scores, summary=summary, best=best, ran=list(session.ran),
+                     reused=list(session.reused))
