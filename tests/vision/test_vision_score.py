@@ -147,3 +147,20 @@ def test_mixed_size_images_rejected_by_simulator(tmp_path):
     Image.fromarray(np.zeros((30, 20), np.uint8)).save(tmp_path / "b.png")
     with pytest.raises(DataError, match="different sizes"):
         grey_pixels(ImageStimulusSet.from_folder(tmp_path))
+
+
+@pytest.mark.parametrize(("overrides", "match"), [
+    (["encoders=[{kind: factorized, params: {max_epoch: 5}}]"], r"encoders\[0\] \(factorized\) has no parameter 'max_epoch'"),
+    (["encoders=[{kind: ridge_pooled, params: {alphas: [1]}}]"], r"set encoder.alphas instead of params.alphas"),
+    (["encoders=[{kind: ridge_pooled, layers: [layer9]}]"], r"lists layer\(s\) layer9 that no model scores"),
+    (["dataset.n_images=20", "cv.test_fraction=0.05"], r"20 images split 19 train / 1 test: too few"),
+    (["models=[{name: tiny-timm-resnet}, {name: tiny-timm-resnet}]"], r"tiny-timm-resnet is listed twice"),
+    (["encoder.device=cuda:7"], r"device 'cuda:7'"),
+])
+def test_config_errors_before_anything_is_written(tmp_path, image_folder, tiny_registered, overrides, match):
+    from brainalign.tasks.vision import run
+
+    cfg = load_vision_config(_config(tmp_path, image_folder, tiny_registered, cv={"kind": "holdout"}), overrides)
+    with pytest.raises(ConfigError, match=match):
+        run(cfg, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
