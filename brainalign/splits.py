@@ -50,7 +50,8 @@ def _need_folds(n_folds: int, n_units: int, what: str) -> None:
     if int(n_folds) < 2:
         raise SplitError(f"cv needs at least 2 folds, got {n_folds}")
     if n_folds > n_units:
-        raise SplitError(f"{n_folds} folds exceed the {n_units} {what}; use fewer folds")
+        count = f"n_samples = {n_units}" if what == "samples" else f"{n_units} {what}"
+        raise SplitError(f"{n_folds} folds need at least {n_folds} {what}, got {count}; use fewer folds")
 
 
 def kfold_blocks(n: int, n_folds: int) -> list[Fold]:

@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from brainalign.data.loaders.haxby import zscore_by_run
 from brainalign.defaults import DEFAULT_ALPHAS
@@ -30,23 +31,45 @@ __all__ = ["DEFAULT_ALPHAS", "DecodeResult", "Decoder", "FoldRecord", "NearestCe
 class Decoder(Protocol):
     """What :func:`evaluate_leave_one_run_out` needs from a decoder."""
 
-    def fit(self, X: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None) -> Any: ...
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Any: ...
 
     def predict(self, X: np.ndarray) -> np.ndarray: ...
 
 
+class DecoderInputError(DecoderError, ValueError):
+    """Inputs of the wrong shape or content (a ``DecoderError`` that is also the ``ValueError`` scikit-learn expects)."""
+
+
 def _as_labels(labels: Any, n: int) -> np.ndarray:
+    """``(n,)`` class names as str."""
     y = np.asarray(labels).astype(str)
     if y.shape != (n,):
-        raise DecoderError(f"labels must have shape ({n},) to match X, got {y.shape}")
+        raise DecoderInputError(f"labels must have shape ({n},) to match X, got {y.shape}")
     return y
 
 
-def _as_2d(X: Any, what: str = "X") -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise DecoderError(f"{what} must be 2-D (n_samples, n_features), got shape {X.shape}")
-    return X
+def _fit_labels(labels: Any, n: int, as_str: bool) -> np.ndarray:
+    """Training labels ``(n,)``: discrete (scikit-learn's target check), as str when classes are named."""
+    if labels is None:
+        raise DecoderInputError("this decoder requires y to be passed, but the target y is None")
+    y = column_or_1d(labels, warn=True)
+    check_classification_targets(y)
+    if y.shape != (n,):
+        raise DecoderInputError(f"labels must have shape ({n},) to match X, got {y.shape}")
+    return y.astype(str) if as_str else y
+
+
+def _as_2d(est: Any, X: Any, reset: bool) -> np.ndarray:
+    """``X`` validated by scikit-learn (2-D, finite, float64; sets or checks ``n_features_in_``)."""
+    from brainalign.encoders._checks import validate_X
+
+    X = X if hasattr(X, "shape") else np.asarray(X)
+    return validate_X(est, X, reset=reset)
+
+
+def _binary(scores: np.ndarray) -> np.ndarray:
+    """scikit-learn's binary convention: ``(n,)`` margin of the second class when there are two classes."""
+    return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
 
 def _unit_rows(A: np.ndarray) -> np.ndarray:
@@ -98,8 +121,9 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
     def _resolve_classes(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         emb = self.label_embeddings
         if emb is None:
-            classes = np.asarray(self.classes if self.classes is not None else np.unique(y)).astype(str)
-            return classes, None
+            if self.classes is None:
+                return np.unique(y), None
+            return np.asarray(self.classes).astype(str), None
         if isinstance(emb, Mapping):
             classes = np.asarray(list(emb.keys())).astype(str)
             E = np.stack([np.asarray(emb[k], dtype=np.float64).reshape(-1) for k in emb])
@@ -123,18 +147,18 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
             raise DecoderError("a label embedding is all zeros; cosine prediction needs non-zero embeddings")
         return classes, E
 
-    def fit(
-        self, X: np.ndarray, labels: Sequence[str] | np.ndarray, groups: np.ndarray | None = None
-    ) -> RidgeCategoryDecoder:
-        """Fit on ``X`` (n_samples, n_features), ``labels`` (n_samples,); inner CV grouped by ``groups``."""
+    def fit(self, X: np.ndarray, y: Sequence[str] | np.ndarray, groups: np.ndarray | None = None) -> RidgeCategoryDecoder:
+        """Fit on ``X`` (n_samples, n_features), labels ``y`` (n_samples,); inner CV grouped by ``groups``.
+
+        Classes keep the labels' type (str when ``classes`` or ``label_embeddings`` name them)."""
         from brainalign.encoders._checks import check_alphas
         from brainalign.encoders.ridge import RidgeEncoder
 
         if self.alpha_mode not in ("shared", "per_target"):
             raise DecoderError(f"alpha_mode must be 'shared' or 'per_target', got {self.alpha_mode!r}")
         alphas = check_alphas(self.alphas)
-        X = _as_2d(X)
-        y = _as_labels(labels, X.shape[0])
+        X = _as_2d(self, X, reset=True)
+        y = _fit_labels(y, X.shape[0], self.classes is not None or self.label_embeddings is not None)
         classes, E = self._resolve_classes(y)
         index = {c: i for i, c in enumerate(classes)}
         unknown = sorted(set(y.tolist()) - set(index))
@@ -162,22 +186,22 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
                     enc = engine(np.array([best])).fit(X, T)
                 self.alpha_ = best
         except ValueError as exc:  # e.g. fewer groups than inner folds
-            raise DecoderError(f"ridge decoder cannot fit: {exc}") from None
+            raise DecoderInputError(f"ridge decoder cannot fit: {exc}") from None
         self.encoder_ = enc
         self.best_alphas_ = np.asarray(enc.best_alphas_, dtype=np.float64)
         self.classes_ = classes
         self.embeddings_ = E
-        self.n_features_in_ = X.shape[1]
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """``(n_samples, n_classes)`` scores: ridge outputs (one-hot) or cosine similarities (embeddings)."""
+        """``(n_samples, n_classes)`` scores: ridge outputs (one-hot) or cosine similarities (embeddings);
+        ``(n_samples,)`` (score of ``classes_[1]`` minus ``classes_[0]``) for two classes, as scikit-learn."""
+        return _binary(self._scores(X))
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        """``(n_samples, n_classes)`` class scores."""
         check_is_fitted(self)
-        X = _as_2d(X)
-        if X.shape[1] != self.n_features_in_:
-            raise DecoderError(
-                f"X has {X.shape[1]} features; the decoder was fitted on {self.n_features_in_}"
-            )
+        X = _as_2d(self, X, reset=False)
         P = np.asarray(self.encoder_.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
         if self.embeddings_ is None:
             return P
@@ -185,7 +209,8 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples,)`` predicted class names."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        best = np.argmax(self._scores(X), axis=1)
+        return self.classes_[best]
 
 
 class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
@@ -201,27 +226,26 @@ class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
     def __init__(self, metric: Literal["correlation", "euclidean"] = "correlation") -> None:
         self.metric = metric
 
-    def fit(
-        self, X: np.ndarray, labels: Sequence[str] | np.ndarray, groups: np.ndarray | None = None
-    ) -> NearestCentroidDecoder:
-        """Class means of ``X`` (n_samples, n_features); ``groups`` is accepted and unused."""
+    def fit(self, X: np.ndarray, y: Sequence[str] | np.ndarray, groups: np.ndarray | None = None
+            ) -> NearestCentroidDecoder:
+        """Class means of ``X`` (n_samples, n_features) for labels ``y`` (n_samples,); ``groups`` is unused."""
         if self.metric not in ("euclidean", "correlation"):
             raise DecoderError(f"metric must be 'euclidean' or 'correlation', got {self.metric!r}")
-        X = _as_2d(X)
-        y = _as_labels(labels, X.shape[0])
+        X = _as_2d(self, X, reset=True)
+        y = _fit_labels(y, X.shape[0], as_str=False)
         self.classes_ = np.unique(y)
         self.centroids_ = np.stack([X[y == c].mean(0) for c in self.classes_])
-        self.n_features_in_ = X.shape[1]
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """``(n_samples, n_classes)``: minus squared distance (euclidean) or Pearson r (correlation)."""
+        """``(n_samples, n_classes)``: minus squared distance (euclidean) or Pearson r (correlation);
+        ``(n_samples,)`` (score of ``classes_[1]`` minus ``classes_[0]``) for two classes, as scikit-learn."""
+        return _binary(self._scores(X))
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        """``(n_samples, n_classes)`` class scores."""
         check_is_fitted(self)
-        X = _as_2d(X)
-        if X.shape[1] != self.n_features_in_:
-            raise DecoderError(
-                f"X has {X.shape[1]} features; the decoder was fitted on {self.n_features_in_}"
-            )
+        X = _as_2d(self, X, reset=False)
         C = self.centroids_
         if self.metric == "correlation":
             return _unit_rows(X - X.mean(1, keepdims=True)) @ _unit_rows(C - C.mean(1, keepdims=True)).T
@@ -229,7 +253,8 @@ class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples,)`` predicted class names."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        best = np.argmax(self._scores(X), axis=1)
+        return self.classes_[best]
 
 
 @dataclass

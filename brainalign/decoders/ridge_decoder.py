@@ -18,12 +18,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from brainalign.defaults import DEFAULT_ALPHAS
 from brainalign.devices import resolve_device, resolve_dtype
-from brainalign.encoders._checks import check_alphas
+from brainalign.encoders._checks import check_alphas, validate_X
 from brainalign.encoders.ridge import CV, RidgeEncoder, _inner_folds, read_columns
 from brainalign.encoders.ridge_solver import RidgeCVSolver
 from brainalign.encoders.scaling import StandardizeMixin
 from brainalign.errors import DecoderError
 from brainalign.metrics.correlation import pearson_r
+
+
+class DecoderInputError(DecoderError, ValueError):
+    """Inputs of the wrong shape or content (a ``DecoderError`` that is also the ``ValueError`` scikit-learn expects)."""
 
 
 class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
@@ -79,10 +83,14 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     def fit(self, X: np.ndarray, Y: np.ndarray, groups: np.ndarray | None = None) -> RidgeDecoder:
         """Fit on voxels ``X`` (n, v) and targets ``Y`` (n, d) or (n, t, d); ``groups`` (n,) are image ids."""
         check_alphas(self.alphas)
-        X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y)
-        if X.ndim != 2 or Y.ndim not in (2, 3) or X.shape[0] != Y.shape[0]:
-            raise DecoderError(f"X {X.shape} must be (n, v) and Y {Y.shape} (n, d) or (n, t, d) with the same n")
+        if Y is None:
+            raise DecoderInputError("RidgeDecoder requires y to be passed, but the target y is None")
+        X = self._voxels(X, reset=True)
+        Y = _numeric(Y)
+        if Y.ndim not in (2, 3) or X.shape[0] != Y.shape[0]:
+            raise DecoderInputError(f"X {X.shape} must be (n, v) and Y {Y.shape} (n, d) or (n, t, d) with the same n")
+        if not np.isfinite(Y).all():
+            raise DecoderInputError("Y contains NaN or inf; clean or drop those targets")
         self.target_shape_ = tuple(Y.shape[1:])
         Yf = Y.reshape(len(Y), -1)
         if self.shared_alpha:
@@ -94,8 +102,15 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
             self.best_alphas_, self.cv_scores_ = enc.best_alphas_, enc.cv_scores_
             if self.standardize:
                 self.x_mean_, self.x_scale_ = enc.x_mean_, enc.x_scale_
-        self.n_features_in_ = X.shape[1]
         return self
+
+    def _voxels(self, X: Any, reset: bool) -> np.ndarray:
+        """``X`` (n, v) validated: 2-D, finite, float64, and (``reset=False``) the training voxel count."""
+        X = X if hasattr(X, "shape") else np.asarray(X)
+        if not reset and X.ndim == 2 and X.shape[1] != self.n_features_in_:
+            raise DecoderInputError(f"X has {X.shape[1]} features, but RidgeDecoder is expecting "
+                                    f"{self.n_features_in_} features as input (the training mask's voxels)")
+        return validate_X(self, X, reset=reset)
 
     def _fit_shared(self, X: np.ndarray, Yf: np.ndarray, groups: np.ndarray | None) -> None:
         """One alpha for all targets: CV scores of every chunk first, then one refit pass."""
@@ -131,16 +146,27 @@ class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted targets ``(n, *target_shape_)``."""
         check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise DecoderError(f"X must be (n, {self.n_features_in_}) voxels (the training mask), got {X.shape}")
+        X = self._voxels(X, reset=False)
         import torch  # products in torch, as in RidgeEncoder (numpy's and torch's BLAS threads contend)
 
         P = torch.from_numpy(self._scale(X)) @ torch.from_numpy(self.coef_.astype(np.float64))
         P = (P + torch.from_numpy(self.intercept_.astype(np.float64))).numpy()
         return P.reshape(len(X), *self.target_shape_)
 
-    def score(self, X: np.ndarray, Y: Any, sample_weight: Any = None) -> np.ndarray:  # type: ignore[override]
-        """Pearson r per (flattened) target ``(t*d,)``."""
-        Y = np.asarray(Y)
-        return pearson_r(Y.reshape(len(Y), -1), self.predict(X).reshape(len(Y), -1))
+    def score(self, X: np.ndarray, y: Any, sample_weight: Any = None) -> np.ndarray:  # type: ignore[override]
+        """Pearson r per (flattened) target ``(t*d,)``; ``sample_weight`` is not supported."""
+        if sample_weight is not None:
+            raise ValueError("RidgeDecoder.score does not support sample_weight")
+        y = np.asarray(y)
+        return pearson_r(y.reshape(len(y), -1), self.predict(X).reshape(len(y), -1))
+
+
+def _numeric(Y: Any) -> np.ndarray:
+    """``Y`` as a numeric array (its own float dtype kept); a one-line error for labels or other objects."""
+    Y = np.asarray(Y)
+    if Y.dtype.kind in "biuf":
+        return Y
+    try:
+        return Y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise DecoderInputError(f"Unknown label type: Y must be numeric targets, got dtype {Y.dtype}") from None

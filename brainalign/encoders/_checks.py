@@ -19,7 +19,7 @@ def check_alphas(alphas: Sequence[float] | np.ndarray | float, sort: bool = True
         raise ValueError("alphas is empty; give at least one positive, finite ridge strength")
     bad = np.flatnonzero(~np.isfinite(a) | (a <= 0))
     if bad.size:
-        raise ValueError(f"alphas must be finite and > 0; got {a[bad[0]]!r} at position {bad[0]}")
+        raise ValueError(f"alphas must be finite and > 0; got {float(a[bad[0]])!r} at position {bad[0]}")
     return np.sort(a) if sort else a
 
 
@@ -33,9 +33,11 @@ def validate_X(est: Any, X: Any, reset: bool, **kwargs: Any) -> np.ndarray:
     return validate_data(est, X, reset=reset, **kwargs)
 
 
-def as_targets(Y: Any) -> Any:
-    """``Y`` as given when it is an array-like with columns (numpy, memmap, zarr, torch), else a float64 array."""
-    if hasattr(Y, "shape") and hasattr(Y, "__getitem__"):
+def as_targets(Y: Any, name: str = "this estimator") -> Any:
+    """``Y`` as given when it is a numpy, memmap, torch or zarr array (read by columns later), else float64 numpy."""
+    if Y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None")
+    if isinstance(Y, np.ndarray) or type(Y).__module__.split(".")[0] in ("torch", "zarr"):
         return Y
     return np.asarray(Y, dtype=np.float64)
 

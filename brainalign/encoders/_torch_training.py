@@ -230,6 +230,6 @@ class TorchReadoutMixin:
         P = predict_batched(self.module_, Tt).numpy().astype(np.float64) * self.y_scale_ + self.y_mean_
         return P[:, 0] if self._y1d else P
 
-    def score(self, X: Any, Y: Any) -> np.ndarray:
+    def score(self, X: Any, y: Any) -> np.ndarray:
         """Pearson r per voxel ``(n_voxels,)``."""
-        return pearson_r(np.asarray(Y), self.predict(X))
+        return pearson_r(np.asarray(y), self.predict(X))

@@ -68,6 +68,8 @@ class HimalayaRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
 
 def _targets(Y: Any, n: int) -> np.ndarray:
     """``Y`` as a finite float64 array ``(n,)`` or ``(n, n_targets)``."""
+    if Y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim not in (1, 2) or Y.shape[0] != n:
         raise ValueError(f"Y {Y.shape} must be (n_samples,) or (n_samples, n_targets) with n_samples = {n}")

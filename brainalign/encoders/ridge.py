@@ -107,7 +107,7 @@ class RidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
 
         alphas = check_alphas(self.alphas)
         X = validate_X(self, X, reset=True)
-        Y = as_targets(Y)
+        Y = as_targets(Y, "RidgeEncoder")
         y1d = getattr(Y, "ndim", 2) == 1
         if y1d:
             Y = Y[:, None]

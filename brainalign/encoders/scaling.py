@@ -26,6 +26,6 @@ class StandardizeMixin:
         X = np.asarray(X, dtype=np.float64)
         return (X - self.x_mean_) / self.x_scale_ if self.standardize else X
 
-    def score(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """Pearson r per target ``(n_targets,)``."""
-        return pearson_r(np.asarray(Y), self.predict(X))  # type: ignore[attr-defined]
+    def score(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Pearson r per target ``(n_targets,)`` of ``y`` (n_samples, n_targets) and the predictions of ``X``."""
+        return pearson_r(np.asarray(y), self.predict(X))  # type: ignore[attr-defined]
