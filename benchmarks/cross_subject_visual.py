@@ -31,17 +31,19 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from brainalign.config_reconstruct import load_reconstruct_config
+    from brainalign.config import load_reconstruct_config
     from brainalign.decoders.mindeye_decoder import MindEyeDecoder
     from brainalign.decoders.ridge_decoder import RidgeDecoder
     from brainalign.metrics.retrieval import retrieval_topk
-    from brainalign.runner.reconstruct import _training_set, prepare_data
+    from brainalign.tasks.reconstruct.data import prepare as prepare_data
+    from brainalign.tasks.reconstruct.run import training_set
 
     base = "pipelines/configs/reconstruct_simulated.yaml"
     subjects = []
     for s in range(args.subjects):
         cfg = load_reconstruct_config(base, [f"dataset.n_images={args.images}", f"dataset.subject.seed={s}",
-                                             f"dataset.subject.subject=sim-{s:02d}", "retrieval.n_candidates=2"])
+                                             f"dataset.subject.subject=sim-{s:02d}", "retrieval.n_candidates=2",
+                                             "feature_metrics=[]"])
         subjects.append(prepare_data(cfg, progress=False))
     d0 = subjects[0]
     tr, te, Yc = d0.tr, d0.te, d0.target_c
@@ -52,7 +54,7 @@ def main() -> None:
 
     shared = {}
     for s, d in enumerate(subjects[:-1]):
-        X, img = _training_set(d.responses, tr, "trials")
+        X, img = training_set(d.responses, tr, "trials")
         shared[f"sim-{s:02d}"] = (X, Yc[img], img)
     t0 = time.perf_counter()
     dec = MindEyeDecoder(**params).fit({k: v[0] for k, v in shared.items()}, {k: v[1] for k, v in shared.items()},
@@ -67,7 +69,7 @@ def main() -> None:
     print(f"{'fraction':>8} {'n':>5} {'adapt':>7} {'scratch':>8} {'ridge':>7}")
     for frac in (0.25, 0.5, 1.0):
         sub = np.sort(order[: int(round(frac * len(tr)))])
-        X, img = _training_set(new.responses, sub, "trials")
+        X, img = training_set(new.responses, sub, "trials")
         adapted = copy.deepcopy(dec).adapt("new", X, Yc[img], groups=img)
         scratch = MindEyeDecoder(**params).fit(X, Yc[img], groups=img)
         ridge = RidgeDecoder(dtype="float32").fit(X, Yc[img], groups=img)

@@ -17,7 +17,7 @@ def test_cli_decode_category_on_fake_mirror(tmp_path, monkeypatch):
     monkeypatch.setenv("BRAINALIGN_DATA_MIRROR", str(mirror))
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["reconstruct", "-c", CONFIG, "-o", str(out), "--set", "alphas=[1, 100]"])
+    res = CliRunner().invoke(app, ["reconstruct", "-c", CONFIG, "-o", str(out), "--set", "encoder.alphas=[1, 100]"])
     assert res.exit_code == 0, res.output
     m = pd.read_csv(out / "metrics.csv")
     acc = m[m.metric == "accuracy"].set_index("decoder")["value"]
@@ -29,6 +29,10 @@ def test_cli_decode_category_on_fake_mirror(tmp_path, monkeypatch):
     for name in ("predictions.csv", "results.json", "confusion_ridge.png", "confusion_nearest_centroid.png"):
         assert (out / name).is_file()
     assert m["cv"].eq("leave-one-run-out").all()
+    assert "2 jobs run, 0 reused" in res.output
+    again = CliRunner().invoke(app, ["reconstruct", "-c", CONFIG, "-o", str(out), "--set", "encoder.alphas=[1, 100]"])
+    assert again.exit_code == 0 and "0 jobs run, 2 reused" in again.output, again.output
+    pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), m)
 
 
 def test_cli_decode_category_without_data(tmp_path, monkeypatch):

@@ -1,18 +1,13 @@
 """`brainalign reconstruct` end to end on tiny models: decoders, retrieval, a tiny unCLIP generator, grid, resume."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from brainalign.cli import app
-from brainalign.config_reconstruct import load_reconstruct_config
+from brainalign.config import load_reconstruct_config
 from brainalign.errors import ConfigError
-
-N_IMAGES = 80
 
 
 @pytest.fixture(autouse=True)
@@ -25,71 +20,18 @@ def _one_thread(isolated_home):
     torch.set_num_threads(n)
 
 
-@pytest.fixture(scope="module")
-def image_folder(tmp_path_factory) -> Path:
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(N_IMAGES):
-        x = gaussian_filter(rng.normal(size=(48, 48, 3)), (2, 2, 0))
-        Image.fromarray((255 * (x - x.min()) / (x.max() - x.min())).astype(np.uint8)).save(folder / f"{i}.png")
-    return folder
+def _labels(uids):
+    """``label`` of decoder jobs, ``label/generated`` and ``label/scores`` of the jobs that follow them."""
+    return sorted("/".join(u.split("__")[:-1]) for u in uids)
 
 
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    """A tiny timm ResNet (driver, target and metric features) and a tiny unCLIP taking its layer2 channels."""
-    from brainalign.features.vision_sources import load_vision_backbone, register_vision_entry
-    from brainalign.testing.tiny_generators import build_tiny_generator, tiny_generator_entry
-    from brainalign.testing.tiny_vision import build_tiny_vision, tiny_vision_entry
+def test_reconstruct_end_to_end_and_resume(tmp_path, reconstruct_config):
+    from brainalign.tasks import reconstruct
 
-    root = tmp_path_factory.mktemp("tiny")
-    vis = tiny_vision_entry("timm-resnet", build_tiny_vision("timm-resnet", root / "resnet"), name="tiny-rec-resnet")
-    register_vision_entry(vis)
-    import torch
-
-    bb = load_vision_backbone(vis)
-    outs = bb.run(torch.zeros(1, 3, 32, 32))
-    dim = int(outs[bb.layer_names.index("layer2")].shape[1])
-    gen = tiny_generator_entry("stable-unclip", build_tiny_generator("stable-unclip", root / "unclip", embed_dim=dim),
-                               name="tiny-rec-unclip", embed_dim=dim)
-    from brainalign.decoders.generators import register_generator_entry
-
-    register_generator_entry(gen)
-    return vis, gen, dim
-
-
-def _config(tmp_path: Path, folder: Path, vis, gen, **over) -> Path:
-    raw = {
-        "task": "reconstruct",
-        "dataset": {"images": str(folder), "n_images": N_IMAGES,
-                    "subject": {"rois": {"V1": 30, "LOC": 60}, "snr": 3.0, "seed": 2},
-                    "driver": {"model": vis.name, "layer": "layer2"}},
-        "target": {"model": vis.name, "layer": "layer2", "pooling": "mean"},
-        "decoders": [{"kind": "ridge"},
-                     {"kind": "mindeye", "name": "mlp", "params": {"epochs": 3, "hidden": 32, "n_blocks": 1,
-                                                                   "proj_hidden": 0, "batch_size": 16}}],
-        "test_fraction": 0.5, "retrieval": {"n_candidates": 20, "n_draws": 5},
-        "reconstruction": "both",
-        "generator": {"name": gen.name, "steps": 2, "max_images": 3, "device": "cpu"},
-        "feature_metrics": [{"model": vis.name, "layer": "layer1", "name": "tiny layer1"}],
-        "grid_images": 3, "device": "cpu",
-    }
-    raw.update(over)
-    path = tmp_path / "rec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
-def test_reconstruct_end_to_end_and_resume(tmp_path, image_folder, tiny_models):
-    from brainalign.runner.reconstruct import run_reconstruct
-
-    vis, gen, dim = tiny_models
-    cfg = load_reconstruct_config(_config(tmp_path, image_folder, vis, gen))
+    cfg = load_reconstruct_config(reconstruct_config(tmp_path))
     out = tmp_path / "run"
-    run = run_reconstruct(cfg, out, progress=False)
+    run = reconstruct.run(cfg, out, progress=False)
+    assert _labels(run.jobs_run) == ["mlp", "mlp/generated", "mlp/scores", "ridge", "ridge/generated", "ridge/scores"]
     ret = pd.read_csv(out / "retrieval.csv")
     for col in ("decoder", "direction", "top1", "ci_low", "ci_high", "n_candidates"):
         assert col in ret
@@ -101,6 +43,7 @@ def test_reconstruct_end_to_end_and_resume(tmp_path, image_folder, tiny_models):
     assert {"decoder", "metric", "value", "average_repeats", "n_test"} <= set(m.columns)
     metrics = set(zip(m.decoder, m.metric, strict=True))
     for dec in ("ridge", "mlp"):
+        assert (dec, "fit_seconds") in metrics
         for kind in ("retrieved", "generated"):
             assert (f"{dec} ({kind})", "pixcorr") in metrics and (f"{dec} ({kind})", "ssim") in metrics
             assert (f"{dec} ({kind})", "two_way[tiny layer1]") in metrics
@@ -108,54 +51,66 @@ def test_reconstruct_end_to_end_and_resume(tmp_path, image_folder, tiny_models):
     gen_imgs = np.load(out / "reconstructions" / "ridge_generated.npy")
     assert gen_imgs.shape[0] == 3 and gen_imgs.dtype == np.uint8 and gen_imgs.shape[-1] == 3
     assert (out / "reconstructions.png").stat().st_size > 1000
-    assert (out / "decoders" / "mlp" / "model.safetensors").is_file()
+    assert (out / "decoded" / "ridge_target.npy").is_file() and (out / "decoded" / "mlp_retrieval.npy").is_file()
+    mlp_uid = next(u for u in run.jobs_run if u.startswith("mlp__") and "generated" not in u)
+    assert (out / "decoders" / mlp_uid / "model.safetensors").is_file()  # the run folder is keyed by the job
     per = pd.read_csv(out / "per_image.csv")
     assert len(per) == 2 * 40 and "retrieved_id" in per
-    # resume: decoders are not refitted (no fit_seconds rows), numbers identical
-    again = run_reconstruct(cfg, out, progress=False)
-    assert "fit_seconds" not in set(again.metrics["metric"])
+    # resume: nothing is refitted or regenerated, numbers identical
+    again = reconstruct.run(cfg, out, progress=False)
+    assert again.jobs_run == [] and len(again.jobs_reused) == 6
     pd.testing.assert_frame_equal(again.retrieval, run.retrieval)
+    pd.testing.assert_frame_equal(again.metrics, run.metrics)
     from brainalign.reports.html import write_report
 
     html = write_report(out).read_text()
     assert "Retrieval" in html and "Metrics" in html and "data:image/png;base64" in html
     # a changed protocol is never answered from the old outputs: both decoders are refitted
-    changed = load_reconstruct_config(_config(tmp_path, image_folder, vis, gen), ["train_on=means",
-                                                                                   "reconstruction=retrieve"])
-    third = run_reconstruct(changed, out, progress=False)
-    assert set(third.metrics.loc[third.metrics.metric == "fit_seconds", "decoder"]) == {"ridge", "mlp"}
+    changed = load_reconstruct_config(reconstruct_config(tmp_path), ["train_on=means", "reconstruction=retrieve"])
+    third = reconstruct.run(changed, out, progress=False)
+    assert _labels(third.jobs_run) == ["mlp", "mlp/scores", "ridge", "ridge/scores"]
     assert (third.metrics["train_on"] == "means").all()
 
 
-def test_reconstruct_errors(tmp_path, image_folder, tiny_models):
+def test_reconstruct_errors(tmp_path, reconstruct_config, tiny_models):
     vis, gen, dim = tiny_models
     runner = CliRunner()
-    cfg = _config(tmp_path, image_folder, vis, gen)
+    cfg = reconstruct_config(tmp_path)
     res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "o1"), "-q",
                               "--set", "retrieval.n_candidates=300"])
     assert res.exit_code == 2 and "cannot fill 300-way retrieval" in res.output
-    # the generator takes `dim`-d embeddings; decoding into layer1 (fewer channels) must fail clearly
+    assert not (tmp_path / "o1").exists()  # validated before anything is written
+    # the generator takes `dim`-d embeddings; decoding into layer1 (fewer channels) must fail before any job
     res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "o2"), "-q",
                               "--set", "target.layer=layer1", "--set", "decoders=[{kind: ridge}]"])
     assert res.exit_code == 2 and f"expects {dim}" in res.output, res.output
+    assert not (tmp_path / "o2").exists()
+    for override, message in [("target.model=nope", "nope"), ("target.layer=nolayer", "no layer"),
+                              ("generator.name=nogen", "nogen"), ("--executor=nowhere", "unknown executor")]:
+        args = ["--executor", "nowhere"] if override.startswith("--") else ["--set", override]
+        res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "o3"), "-q", *args])
+        assert res.exit_code == 2 and message in res.output and len(res.output.strip().splitlines()) == 1, res.output
+        assert not (tmp_path / "o3").exists()
     with pytest.raises(ConfigError, match="needs a generator"):
         load_reconstruct_config(cfg, ["generator=null"])
     with pytest.raises(ConfigError, match="unique"):
         load_reconstruct_config(cfg, ["decoders=[{kind: ridge}, {kind: ridge}]"])
-    with pytest.raises(ConfigError, match="task must be"):
-        load_reconstruct_config(None, ["name=x"])
+    with pytest.raises(ConfigError, match="holdout"):
+        load_reconstruct_config(cfg, ["cv.kind=grouped"])
 
 
-def test_train_decoder_then_reconstruct_from_checkpoint(tmp_path, image_folder, tiny_models):
-    vis, gen, dim = tiny_models
+def test_train_decoder_then_reconstruct_from_checkpoint(tmp_path, reconstruct_config):
     runner = CliRunner()
-    cfg = _config(tmp_path, image_folder, vis, gen, reconstruction="retrieve", feature_metrics=[])
+    cfg = reconstruct_config(tmp_path, reconstruction="retrieve", feature_metrics=[])
     ck = tmp_path / "mlp_run"
     res = runner.invoke(app, ["train-decoder", "-c", str(cfg), "-d", "mlp", "-o", str(ck)])
     assert res.exit_code == 0, res.output
-    assert (ck / "model.safetensors").is_file() and (ck / "config.json").is_file()
+    assert (ck / "model.safetensors").is_file() and (ck / "config.json").is_file() and (ck / "job.json").is_file()
     res = runner.invoke(app, ["train-decoder", "-c", str(cfg), "-d", "ridge", "-o", str(tmp_path / "r")])
     assert res.exit_code == 2 and "trains mindeye decoders" in res.output
+    # the run folder belongs to its job: another config of the same decoder is refused, never resumed
+    res = runner.invoke(app, ["train-decoder", "-c", str(cfg), "-d", "mlp", "-o", str(ck), "--set", "cv.seed=5"])
+    assert res.exit_code == 2 and "another decoder job" in res.output, res.output
     res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "rec"), "-q",
                               "--set", f"decoders=[{{kind: mindeye, name: mlp, checkpoint: {ck}}}]"])
     assert res.exit_code == 0, res.output
@@ -166,5 +121,10 @@ def test_train_decoder_then_reconstruct_from_checkpoint(tmp_path, image_folder, 
     res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "rec2"), "-q",
                               "--set", f"decoders=[{{kind: mindeye, checkpoint: {missing}}}]"])
     assert res.exit_code == 2 and "no MindEye run folder" in res.output, res.output
+    # a checkpoint of another shape (trained on other voxels) is refused before any job runs
+    res = runner.invoke(app, ["reconstruct", "-c", str(cfg), "-o", str(tmp_path / "rec3"), "-q",
+                              "--set", f"decoders=[{{kind: mindeye, checkpoint: {ck}}}]",
+                              "--set", "dataset.subject.rois={V1: 20, LOC: 60}"])
+    assert res.exit_code == 2 and "voxels" in res.output and not (tmp_path / "rec3").exists(), res.output
     with pytest.raises(ConfigError, match="use it with kind: mindeye"):
         load_reconstruct_config(cfg, [f"decoders=[{{kind: ridge, checkpoint: {ck}}}]"])

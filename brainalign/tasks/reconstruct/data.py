@@ -1,0 +1,188 @@
+"""Prepare a reconstruction run: validate the config, load images, extract features (activation cache in
+``BRAINALIGN_HOME``), simulate the subject and split the images. Nothing is written to the output folder here.
+
+Validation happens before the slow steps where it can (unknown models / generator, missing or unfinished
+checkpoints, too few test images for the retrieval) and right after them where it needs the data (a checkpoint
+or generator that takes another shape than the target embeddings and the subject's voxels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainalign.config import ReconstructConfig
+from brainalign.data.images import ImageStimulusSet
+from brainalign.errors import ConfigError
+
+GRID = "grid7"  # the driver map the simulated high-level voxels pool
+
+
+@dataclass
+class ReconstructContext:
+    """What every job and the outputs of a reconstruction run read (picklable: Ray sends it to workers once).
+
+    Attributes:
+        cfg: the run's config.
+        images: the stimuli, in response order; ``image_ids`` ``(n,)`` their names.
+        responses: ``(n_repeats, n_images, n_voxels)`` float32 single trials (NaN-padded repeats).
+        target: ``(n, d)`` (pooling ``mean``) or ``(n, k, k, c)`` target embeddings; ``target_c`` the same minus the
+            training images' mean (decoders fit and compare centred embeddings).
+        tr, te: sorted train / test image indices.
+        metric_features: ``{"model:layer": (n, c)}`` mean-pooled features of every image (feature metrics).
+        describe: provenance for ``data_report.json``.
+        digests: ``{"data": ..., "target": ...}`` content digests the job keys hold.
+        checkpoints: ``{decoder label: fingerprint of its checkpoint folder}``.
+        train_root: where trained MindEye decoders keep their resumable run folders (``<root>/<job uid>``).
+    """
+
+    cfg: ReconstructConfig
+    images: ImageStimulusSet
+    image_ids: np.ndarray
+    responses: np.ndarray
+    target: np.ndarray
+    target_c: np.ndarray
+    tr: np.ndarray
+    te: np.ndarray
+    metric_features: dict[str, np.ndarray]
+    describe: dict[str, Any]
+    digests: dict[str, Any] = field(default_factory=dict)
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    train_root: Path = Path(".")
+
+    @property
+    def centre(self) -> np.ndarray:
+        """The training images' mean embedding ``(1, ...)`` (add it back to centred outputs)."""
+        return self.target[:1] - self.target_c[:1]
+
+
+def layer_maps(model: str, layers: list[str], images: ImageStimulusSet, pooling: str, cfg: ReconstructConfig,
+               progress: bool) -> dict[str, np.ndarray]:
+    """``{layer: (n, ...)}`` features of ``model`` on ``images`` (from the activation cache when complete)."""
+    from brainalign.features.vision import extract_image_layers
+
+    feats = extract_image_layers(model, images, pooling=pooling, layers=layers, device=cfg.features.device,
+                                 batch_size=cfg.features.batch_size, progress=progress)
+    return {name: feats.get(i) for i, name in enumerate(feats.layer_names)}
+
+
+def _space(x: np.ndarray, pooling: str) -> np.ndarray:
+    """Target layer -> embeddings: spatial mean for ``mean``, else the map as is."""
+    if pooling == "mean" and x.ndim > 2:
+        return x.reshape(len(x), -1, x.shape[-1]).mean(1)
+    return x
+
+
+def target_and_driver(cfg: ReconstructConfig, images: ImageStimulusSet, need_driver: bool, progress: bool
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(target (n, d) or (n, h, w, c), driver map (n, h, w, c) or None)``; one extraction when they share a
+    model."""
+    drv, tgt = cfg.dataset.driver, cfg.target
+    if need_driver and tgt.model == drv.model and tgt.pooling in ("mean", GRID):
+        maps = layer_maps(drv.model, list(dict.fromkeys([drv.layer, tgt.layer])), images, GRID, cfg, progress)
+        return _space(maps[tgt.layer], tgt.pooling), maps[drv.layer]
+    driver = layer_maps(drv.model, [drv.layer], images, GRID, cfg, progress)[drv.layer] if need_driver else None
+    return layer_maps(tgt.model, [tgt.layer], images, tgt.pooling, cfg, progress)[tgt.layer], driver
+
+
+def metric_features(cfg: ReconstructConfig, images: ImageStimulusSet, progress: bool) -> dict[str, np.ndarray]:
+    """``{"model:layer": (n, c)}`` for every feature metric; one extraction pass per model."""
+    out: dict[str, np.ndarray] = {}
+    for model in dict.fromkeys(fm.model for fm in cfg.feature_metrics):
+        layers = list(dict.fromkeys(fm.layer for fm in cfg.feature_metrics if fm.model == model))
+        for name, x in layer_maps(model, layers, images, "mean", cfg, progress).items():
+            out[f"{model}:{name}"] = x
+    return out
+
+
+def _check_entries(cfg: ReconstructConfig) -> None:
+    """Unknown vision models or generator -> one-line ConfigError (before anything is extracted)."""
+    from brainalign.features.vision_sources import get_vision_entry
+
+    for model in {cfg.target.model, cfg.dataset.driver.model, *(fm.model for fm in cfg.feature_metrics)}:
+        get_vision_entry(model)
+    if cfg.reconstruction in ("generate", "both") and cfg.generator is not None:
+        from brainalign.decoders.generator_registry import get_generator_entry
+
+        get_generator_entry(cfg.generator.name)
+
+
+def _checkpoint_meta(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a finished MindEye run folder; missing or unfinished -> DecoderError / ConfigError."""
+    from brainalign.decoders import checkpoint as ck
+    from brainalign.errors import DecoderError
+
+    if not path.is_dir():
+        raise DecoderError(f"no MindEye run folder at {path}; train it with brainalign train-decoder --out {path}")
+    meta = ck.read_json(path / ck.CONFIG, "MindEye run config")
+    state = ck.read_state(path)
+    if state is not None and not state.get("finished"):
+        raise DecoderError(f"training in {path} stopped after epoch {state.get('epoch')}; resume it with "
+                           f"brainalign train-decoder --out {path}")
+    return meta
+
+
+def _check_checkpoint_shape(label: str, meta: dict[str, Any], n_voxels: int, target_shape: list[int],
+                            path: Path) -> None:
+    arch = meta.get("architecture") or {}
+    voxels = [int(v) for _, v in arch.get("subjects") or []]
+    shape = [int(s) for s in arch.get("target_shape") or []]
+    if voxels and n_voxels not in voxels:
+        raise ConfigError(f"decoder {label!r}: checkpoint {path} takes {voxels[0]} voxels but the subject has "
+                          f"{n_voxels}; train it on this dataset (brainalign train-decoder)")
+    if shape and shape != target_shape:
+        raise ConfigError(f"decoder {label!r}: checkpoint {path} predicts {tuple(shape)} embeddings but the target "
+                          f"is {tuple(target_shape)}; train it for this target (brainalign train-decoder)")
+
+
+def _check_generator(cfg: ReconstructConfig, target: np.ndarray) -> None:
+    if cfg.reconstruction not in ("generate", "both") or cfg.generator is None:
+        return
+    from brainalign.decoders.generator_registry import get_generator_entry
+
+    entry = get_generator_entry(cfg.generator.name)
+    d = int(np.prod(target.shape[1:]))
+    if entry.embed_dim is not None and entry.embed_dim != d:
+        raise ConfigError(f"target {cfg.target.model}:{cfg.target.layer} has d={d} but generator "
+                          f"{entry.name!r} expects {entry.embed_dim}; decode into that generator's embedding space")
+
+
+def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | None = None) -> ReconstructContext:
+    """Validate ``cfg`` and load everything its jobs read (see the module docstring)."""
+    from brainalign.data.visual import train_test_images
+    from brainalign.tasks.reconstruct.plan import data_digest, folder_fingerprint, target_digest
+    from brainalign.tasks.vision.data import load_images, needs_driver, simulated_data
+
+    _check_entries(cfg)
+    metas = {d.label: _checkpoint_meta(Path(d.checkpoint)) for d in cfg.decoders if d.checkpoint is not None}
+    need_driver = needs_driver(cfg.dataset.subject)
+    images = load_images(cfg.dataset.images, cfg.dataset.n_images)
+    tr, te = train_test_images(len(images), cfg.cv.test_fraction, cfg.cv.seed)
+    if te.size < cfg.retrieval.n_candidates:
+        raise ConfigError(f"{te.size} test images cannot fill {cfg.retrieval.n_candidates}-way retrieval; raise "
+                          "dataset.n_images or cv.test_fraction, or lower retrieval.n_candidates")
+    target, driver = target_and_driver(cfg, images, need_driver, progress)
+    _check_generator(cfg, target)
+    feats = metric_features(cfg, images, progress)
+    data = simulated_data(cfg.dataset, images, driver)
+    ds = data.dataset
+    responses = np.asarray(ds.responses if ds.responses.ndim == 3 else ds.responses[None], dtype=np.float32)
+    for d in cfg.decoders:
+        if d.checkpoint is not None:
+            _check_checkpoint_shape(d.label, metas[d.label], responses.shape[2], list(target.shape[1:]),
+                                    Path(d.checkpoint))
+    target = np.asarray(target, dtype=np.float32)
+    target_c = target - target[tr].mean(0, keepdims=True)
+    from brainalign import settings
+
+    ctx = ReconstructContext(
+        cfg=cfg, images=images, image_ids=np.asarray(ds.image_ids), responses=responses, target=target,
+        target_c=target_c, tr=tr, te=te, metric_features=feats, describe=data.describe,
+        train_root=train_root if train_root is not None else settings.cache_dir("decoder_runs"))
+    ctx.digests = {"data": data_digest(responses, tr, te, images), "target": target_digest(cfg)}
+    ctx.checkpoints = {d.label: folder_fingerprint(Path(d.checkpoint)) for d in cfg.decoders
+                       if d.checkpoint is not None}
+    return ctx
