@@ -33,17 +33,17 @@ def score(
     A config with ``task: vision`` scores vision models on an image dataset with every encoder instead."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        from brainalign.config_vision import VisionScoreConfig, load_any_score_config
+        from brainalign.config import VisionScoreConfig, load_config
 
-        cfg = load_any_score_config(config, set_ or [])
+        cfg = load_config(config, set_ or [], tasks=("language", "vision"))
         if isinstance(cfg, VisionScoreConfig):
             _score_vision(cfg, out, quiet, executor)
             return
-        from brainalign.runner.executors import get_executor
-        from brainalign.runner.report_text import best_layer_text
-        from brainalign.runner.score import run_score
+        from brainalign.engine import get_executor
+        from brainalign.tasks import language
+        from brainalign.tasks.language.report_text import best_layer_text
 
-        run = run_score(cfg, out, progress=not quiet, executor=get_executor(executor))
+        run = language.run(cfg, out, executor=get_executor(executor), progress=not quiet)
     except BrainAlignError as exc:
         _fail(exc)
     typer.echo(best_layer_text(run.out_dir))
@@ -52,12 +52,10 @@ def score(
 
 
 def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
-    from brainalign.errors import ConfigError
-    from brainalign.runner.vision_score import run_vision_score
+    from brainalign.engine import get_executor
+    from brainalign.tasks import vision
 
-    if executor != "inprocess":
-        raise ConfigError(f"vision runs use the in-process executor; drop --executor {executor}")
-    run = run_vision_score(cfg, out, progress=not quiet)  # type: ignore[arg-type]
+    run = vision.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
     b = run.best[run.best["roi"] != "all"]
     for row in b.itertuples():
         typer.echo(f"{row.roi:>5} {row.model} · {row.encoder}: best {row.layer} r={row.r_mean:.3f} "
@@ -66,7 +64,7 @@ def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
     if len(gt):
         typer.echo(f"ground-truth features: r={gt['r_mean'].iloc[0]:.3f} ({gt['frac_ceiling'].iloc[0]:.2f} of ceiling)")
     typer.echo(f"wrote scores.csv, summary.csv, best_layers.csv and figures to {run.out} "
-               f"({run.n_computed} jobs run)")
+               f"({len(run.ran)} jobs run, {len(run.reused)} reused)")
 
 
 @app.command()
@@ -140,7 +138,7 @@ def compare(
     """Paired model comparisons (e.g. base vs instruct) and alignment vs model size, with a figure."""
     try:
         from brainalign.errors import ConfigError
-        from brainalign.runner.compare import run_compare
+        from brainalign.tasks.language.compare import run_compare
 
         parsed = None
         if pairs:

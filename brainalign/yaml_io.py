@@ -42,7 +42,7 @@ def load_file(path: str | Path, what: str = "YAML file") -> Any:
     try:
         return loads(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        first = " ".join(str(exc).split("\n")[-2:]).strip() if "duplicate key" in str(exc) else str(exc).splitlines()[0]
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{what} {p} is not valid YAML: {first}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {p} is not UTF-8 text; save it as UTF-8 YAML") from None

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from brainalign.config.base import Strict, path_safe
-from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec
+from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec, cv_defaults
 from brainalign.config.vision import VisionDatasetSpec
 
 
@@ -101,6 +101,11 @@ class ReconstructConfig(Strict):
     grid_images: int = Field(8, ge=1)
     seed: int = 0
 
+    @field_validator("cv", mode="before")
+    @classmethod
+    def _cv_defaults(cls, v: Any) -> Any:
+        return cv_defaults(v, kind="holdout", test_fraction=0.3)
+
     @model_validator(mode="after")
     def _check(self) -> ReconstructConfig:
         labels = [d.label for d in self.decoders]
@@ -129,6 +134,11 @@ class CategoryDecodeConfig(Strict):
     decoders: list[Literal["ridge", "nearest_centroid"]] = Field(default_factory=lambda: ["ridge", "nearest_centroid"])
     encoder: RidgeSpec = Field(default_factory=RidgeSpec)
     cv: CVSpec = Field(default_factory=lambda: CVSpec(kind="leave_one_group_out"))
+
+    @field_validator("cv", mode="before")
+    @classmethod
+    def _cv_defaults(cls, v: Any) -> Any:
+        return cv_defaults(v, kind="leave_one_group_out")
 
     @model_validator(mode="after")
     def _check(self) -> CategoryDecodeConfig:

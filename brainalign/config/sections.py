@@ -110,3 +110,9 @@ def check_image_pooling(v: str) -> str:
     if v not in ("none", "mean") and not (v.startswith("grid") and v[4:].isdigit() and int(v[4:]) > 0):
         raise ValueError(f"pooling {v!r}: use none, mean or grid<k> (e.g. grid7)")
     return v
+
+
+def cv_defaults(v: object, **defaults: object) -> object:
+    """A partial ``cv`` mapping (e.g. from ``--set cv.seed=1``) completed with a task's defaults before
+    validation, so a task whose default split is not ``grouped`` keeps it."""
+    return {**defaults, **v} if isinstance(v, dict) else v

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from brainalign.config.base import Strict
-from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec, check_image_pooling
+from brainalign.config.sections import CVSpec, FeatureSpec, RidgeSpec, check_image_pooling, cv_defaults
 
 ENCODER_KINDS = ("ridge_pooled", "ridge_flat", "factorized", "attention")
 
@@ -91,6 +91,11 @@ class VisionScoreConfig(Strict):
         if isinstance(v, list):
             return [{"name": m} if isinstance(m, str) else m for m in v]
         return v
+
+    @field_validator("cv", mode="before")
+    @classmethod
+    def _cv_defaults(cls, v: Any) -> Any:
+        return cv_defaults(v, kind="holdout", test_fraction=0.2)
 
     @model_validator(mode="after")
     def _check(self) -> VisionScoreConfig:

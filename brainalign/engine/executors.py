@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from brainalign import __version__
+from brainalign._version import __version__
 from brainalign.engine.job import Job
 from brainalign.engine.store import JobOutput, ResultStore
 from brainalign.errors import ConfigError

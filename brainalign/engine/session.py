@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from brainalign import __version__
+from brainalign._version import __version__
 from brainalign.engine.executors import Executor, InProcessExecutor, JobFn
 from brainalign.engine.identity import digest
 from brainalign.engine.job import Job
@@ -80,22 +80,17 @@ def check_unique(jobs: Sequence[Job]) -> None:
 
 def prepare_out(out: str | Path) -> Path:
     """The output folder, created if missing; one-line errors when it is a file or not writable."""
-    from brainalign.cache import atomic
+    from brainalign.cache.atomic import prepare_out_dir
 
-    prepare = getattr(atomic, "prepare_out_dir", None)
-    if prepare is not None:
-        return prepare(out)
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise BrainAlignError(f"--out {path} is a file; give a folder")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return prepare_out_dir(out)
 
 
 def run_task(task: Task, cfg: Any, out: str | Path, executor: Executor | None = None, progress: bool = True) -> Any:
     """Prepare, plan, run and write one task into ``out`` (see the module docstring)."""
+    from brainalign import settings
     from brainalign.cache import atomic
 
+    settings.home()  # an unusable BRAINALIGN_HOME fails here, before anything is read or written
     context = task.prepare(cfg, progress)
     jobs = task.plan(cfg, context)
     check_unique(jobs)

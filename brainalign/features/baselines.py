@@ -16,6 +16,8 @@ from brainalign.data.stimuli import StimulusSet
 from brainalign.errors import ConfigError
 
 BASELINES = ("word_position", "word_length", "word_frequency", "sentence_length")
+#: Bump when a baseline's features change.
+BASELINES_VERSION = 1
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
@@ -67,3 +69,16 @@ def baseline_features(name: str, stimuli: StimulusSet) -> np.ndarray:
     if name not in fns:
         raise ConfigError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")
     return fns[name](stimuli)
+
+
+def baseline_fingerprint(name: str) -> str:
+    """Identity of a baseline's features: the version here, plus ``wordfreq``'s for word frequency."""
+    if name != "word_frequency":
+        return f"{name}/v{BASELINES_VERSION}"
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("wordfreq")
+    except importlib.metadata.PackageNotFoundError:
+        version = "missing"
+    return f"{name}/v{BASELINES_VERSION}/wordfreq=={version}"

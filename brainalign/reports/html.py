@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from brainalign import __version__
+from brainalign._version import __version__
 from brainalign.cache import atomic
 from brainalign.errors import DataError
 from brainalign.reports.html_assets import CSS, JS

@@ -69,8 +69,6 @@ def test_truncated_gzip_table(tmp_path: Path) -> None:
     _assert_one_line_error(proc, f"{table} is truncated or corrupt", out)
 
 
-@pytest.mark.xfail(strict=False, reason="score never reads BRAINALIGN_HOME without models: the score entry point "
-                                        "(engine rewrite) must call settings.home() before writing OUT")
 def test_brainalign_home_is_a_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.write_text("x")
@@ -79,8 +77,6 @@ def test_brainalign_home_is_a_file(tmp_path: Path) -> None:
     _assert_one_line_error(proc, f"BRAINALIGN_HOME={home} is not a writable folder; point it at one", out)
 
 
-@pytest.mark.xfail(strict=False, reason="score creates OUT with mkdir itself: the score entry point (engine rewrite) "
-                                        "must call brainalign.cache.atomic.prepare_out_dir first")
 def test_out_is_an_existing_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.write_text("mine")

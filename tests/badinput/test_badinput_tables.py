@@ -160,8 +160,6 @@ def test_nsd_manifest_refuses_duplicate_keys(tmp_path: Path) -> None:
     one_line(exc)
 
 
-@pytest.mark.xfail(strict=False, reason="yaml_io.load_file keeps the last two lines of a duplicate-key error (the "
-                                        "source snippet and caret) and drops the 'duplicate key ...' line")
 def test_nsd_manifest_duplicate_key_is_named(tmp_path: Path) -> None:
     path = tmp_path / "NSD.yaml"
     path.write_text("name: NSD\nterms: a\nterms: b\n")

@@ -11,8 +11,8 @@ from brainalign.cli import app
 from brainalign.config import ScoreConfig
 from brainalign.data.dataset import NeuralDataset
 from brainalign.data.stimuli import StimulusSet
-from brainalign.runner.compare import run_compare
-from brainalign.runner.score import run_score
+from brainalign.tasks.language import run as run_score
+from brainalign.tasks.language.compare import run_compare
 
 
 def _dataset(seed=0) -> NeuralDataset:

@@ -10,7 +10,7 @@ from brainalign.config import ScoreConfig
 from brainalign.data.dataset import NeuralDataset
 from brainalign.data.stimuli import StimulusSet
 from brainalign.errors import ConfigError
-from brainalign.runner.score import run_score
+from brainalign.tasks.language import run as run_score
 
 WORDS = ["a", "dog", "house", "elephant", "ran", "quickly", "to", "the", "extraordinary", "mat", "sat", "blue"]
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from brainalign.config import ScoreConfig
-from brainalign.runner.score import run_score
+from brainalign.tasks.language import run as run_score
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 

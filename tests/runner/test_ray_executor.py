@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from brainalign.config import ScoreConfig
-from brainalign.runner.executors import InProcessExecutor
-from brainalign.runner.score import run_score
+from brainalign.engine import InProcessExecutor
+from brainalign.tasks.language import run as run_score
 
 pytest.importorskip("ray", reason="ray is not installed; pip install 'brainalign[ray]'")
 
-from brainalign.runner.ray_executor import JobsFailedError, RayExecutor  # noqa: E402
+from brainalign.engine.ray_executor import JobsFailedError, RayExecutor  # noqa: E402
 
 
 def _cfg(models: list[str]) -> ScoreConfig:
@@ -53,7 +53,7 @@ def test_ray_run_matches_inprocess(tmp_path, ray_session, planted, tiny_dirs, is
 
 def test_failed_job_keeps_finished_ones_and_rerun_computes_only_missing(tmp_path, ray_session, planted, tiny_dirs,
                                                                         isolated_home):
-    from brainalign.runner.jobs import plan_jobs
+    from brainalign.tasks.language.plan import plan_jobs
     from brainalign.testing.tiny_models import registered, tiny_entry
 
     good = tiny_entry("gpt2", tiny_dirs["gpt2"], name="tiny-gpt2-ok")
@@ -61,10 +61,14 @@ def test_failed_job_keeps_finished_ones_and_rerun_computes_only_missing(tmp_path
     broken = tiny_entry("llama", tiny_dirs["llama"], name="tiny-llama-broken").model_copy(
         update={"hf_id": str(later)})
     cfg = _cfg(["tiny-gpt2-ok", "tiny-llama-broken"])
-    uids = {(j.source, j.random_init): j.uid for j in plan_jobs(cfg)}
-    broken_uids = {uids[("tiny-llama-broken", False)], uids[("tiny-llama-broken", True)]}
     out = tmp_path / "run"
+
+    def planned() -> dict:
+        return {(j.spec.source, j.spec.random_init): j.uid for j in plan_jobs(cfg, {"planted": planted})}
+
     with registered(good), registered(broken):
+        uids = planned()
+        broken_uids = {uids[("tiny-llama-broken", False)], uids[("tiny-llama-broken", True)]}
         with pytest.raises(JobsFailedError, match="2 of 6 jobs failed") as exc:
             run_score(cfg, out, progress=False, datasets={"planted": planted}, executor=RayExecutor())
         assert all(u in str(exc.value) for u in broken_uids)
@@ -72,10 +76,13 @@ def test_failed_job_keeps_finished_ones_and_rerun_computes_only_missing(tmp_path
         assert stored == set(uids.values()) - broken_uids  # finished jobs kept, no partial directories
         assert not (out / "scores.csv").exists()
         stamps = {u: (out / "jobs" / u / "meta.json").stat().st_mtime_ns for u in stored}
-        shutil.copytree(tiny_dirs["llama"], later)  # the fault goes away
+        shutil.copytree(tiny_dirs["llama"], later)  # the fault goes away: new weights, so new job ids
+        fixed = planned()
+        assert {u for k, u in fixed.items() if k[0] != "tiny-llama-broken"} == stored
+        broken_uids = {fixed[("tiny-llama-broken", False)], fixed[("tiny-llama-broken", True)]}
         ex = RayExecutor()
         resumed = run_score(cfg, out, progress=False, datasets={"planted": planted}, executor=ex)
-    assert set(resumed.jobs_run) == broken_uids and {j.uid for j in resumed.jobs_skipped} == stored
+    assert set(resumed.jobs_run) == broken_uids and set(resumed.jobs_skipped) == stored
     assert {r["uid"] for r in ex.last_results} == broken_uids  # only the missing jobs were computed
     assert {u: (out / "jobs" / u / "meta.json").stat().st_mtime_ns for u in stored} == stamps
     scores = pd.read_csv(out / "scores.csv")
@@ -111,6 +118,6 @@ def test_resources_default_from_environment(monkeypatch):
 
 
 def test_get_executor_builds_a_ray_executor():
-    from brainalign.runner.executors import get_executor
+    from brainalign.engine import get_executor
 
     assert isinstance(get_executor("ray", num_cpus=2), RayExecutor)

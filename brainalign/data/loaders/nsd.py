@@ -318,5 +318,7 @@ def nsd_manifest(path: str | Path | None = None) -> dict:
     from brainalign.yaml_io import load_file
 
     if path is None:
-        path = Path(__file__).resolve().parents[3] / "data_manifests" / "restricted" / "NSD.yaml"
+        from brainalign.data.manifest import restricted_manifest_path
+
+        path = restricted_manifest_path("NSD")
     return load_file(path, "NSD manifest")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from brainalign.config import VisionScoreConfig
 from brainalign.engine import Executor, Job, Session, run_task
+from brainalign.tasks.vision.job import run_job
 from brainalign.tasks.vision.outputs import VisionRun, write_vision_outputs
 from brainalign.tasks.vision.plan import plan
 from brainalign.tasks.vision.prepare import VisionContext, prepare
-from brainalign.tasks.vision.run import run_job
 
 
 class VisionTask:

@@ -1,4 +1,5 @@
-"""Noise ceilings of the scored datasets, computed once per run folder and used to normalise summaries.
+"""Noise ceilings of the scored datasets: one engine job per dataset (keyed by the dataset's content digest and
+the seed), used to normalise summaries.
 
 ``inter_subject``: each subject's targets predicted from the pooled other subjects (Brain-Score's language
 ceiling), with folds of whole CV groups. The summary gets ``ceiling`` (mean over subjects of the mean per-target
@@ -9,14 +10,13 @@ saturate) and ``ceiling_convention``.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from brainalign.cache import atomic
 from brainalign.data.dataset import NeuralDataset
+from brainalign.engine import Job, JobOutput
 from brainalign.metrics.ceiling import INTER_SUBJECT_CONVENTION, inter_subject_ceiling
 from brainalign.metrics.grouped_r import group_codes, subject_mean
 
@@ -24,11 +24,23 @@ CONVENTION = ("ceiling = mean over subjects of the mean per-target r when each s
               "subjects pooled (grouped CV); r_ceiled = r_mean / ceiling, not clipped. " + INTER_SUBJECT_CONVENTION)
 
 
-def dataset_ceiling(ds: NeuralDataset, cache_dir: Path, seed: int = 0) -> dict:
-    """``{"ceiling", "extrapolated", "measured_median", "convention"}``, cached as ``cache_dir/<name>.json``."""
-    path = cache_dir / f"{ds.name}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+#: Bump when the ceiling computation changes.
+CEILING_VERSION = "inter-subject/1"
+
+
+def ceiling_jobs(datasets: dict[str, NeuralDataset], digests: dict[str, str], seed: int) -> list[Job]:
+    """One ceiling job per dataset, keyed by its content digest (not its name or path) and the seed."""
+    return [Job("language", f"ceiling__{name}", {"method": CEILING_VERSION, "dataset": digests[name], "seed": seed},
+                name) for name in datasets]
+
+
+def run_ceiling_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
+    """The engine's job function for :func:`ceiling_jobs`."""
+    return JobOutput(documents={"ceiling": dataset_ceiling(context.datasets[job.spec], job.key["seed"])})
+
+
+def dataset_ceiling(ds: NeuralDataset, seed: int = 0) -> dict:
+    """``{"ceiling", "extrapolated", "measured_median", "convention"}`` of ``ds``."""
     if len(ds.subject_ids()) < 2:
         out = {"ceiling": np.nan, "extrapolated": np.nan, "measured_median": np.nan,
                "convention": "not computed: fewer than 2 subjects"}
@@ -38,7 +50,6 @@ def dataset_ceiling(ds: NeuralDataset, cache_dir: Path, seed: int = 0) -> dict:
         per_target = np.nan_to_num(c.per_target)
         out = {"ceiling": float(subject_mean(per_target[None], codes, n)[0]), "extrapolated": c.extrapolated,
                "measured_median": c.measured, "convention": CONVENTION}
-    atomic.write_json(path, out)
     return out
 
 

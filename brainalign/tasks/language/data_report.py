@@ -8,7 +8,7 @@ from typing import Any
 
 from brainalign.data.dataset import NeuralDataset
 from brainalign.metrics.leakage import find_duplicates
-from brainalign.runner.score_job import stimulus_keys
+from brainalign.tasks.language.job import stimulus_keys
 
 log = logging.getLogger(__name__)
 

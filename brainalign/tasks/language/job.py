@@ -1,4 +1,4 @@
-"""Run one score job: features of every layer -> outer grouped CV ridge -> Pearson r per target."""
+"""Run one language job: features of every layer -> outer grouped CV ridge -> Pearson r per target."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from brainalign.config import EncoderSpec, ScoreConfig
 from brainalign.data.dataset import NeuralDataset
 from brainalign.data.splits import check_no_group_leak, make_splits
 from brainalign.encoders.crossval import cross_val_predict
+from brainalign.engine import Job, JobOutput
 from brainalign.metrics.correlation import pearson_r
-from brainalign.runner.jobs import ScoreJob
+from brainalign.tasks.language.plan import ScoreJob
 
 
-def make_encoder_factory(spec: EncoderSpec):
-    """A zero-argument factory of fresh encoders for the configured engine."""
+def make_encoder_factory(spec: EncoderSpec, dtype: str):
+    """A zero-argument factory of fresh encoders for the configured engine (``dtype`` resolved)."""
     if spec.kind == "himalaya":
         from brainalign.encoders.himalaya_ridge import HimalayaRidgeEncoder
 
@@ -24,19 +25,20 @@ def make_encoder_factory(spec: EncoderSpec):
     from brainalign.encoders.ridge import RidgeEncoder
 
     return lambda: RidgeEncoder(
-        alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize, device=spec.device, dtype=spec.dtype
+        alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize, device=spec.device, dtype=dtype
     )
 
 
-def responses_for_fitting(spec: EncoderSpec, Y: np.ndarray):
+def responses_for_fitting(spec: EncoderSpec, Y: np.ndarray, dtype: str):
     """Responses converted once per job for our ridge engine (working dtype, on its device) and reused by every
     layer and fold; other engines get the numpy array."""
     if spec.kind != "ridge":
         return Y
     import torch
 
-    device = spec.device if spec.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.as_tensor(Y, dtype=getattr(torch, spec.dtype), device=device)
+    from brainalign.devices import resolve_device
+
+    return torch.as_tensor(Y, dtype=getattr(torch, dtype), device=resolve_device(spec.device))
 
 
 def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool) -> Iterator[dict[str, Any]]:
@@ -110,11 +112,13 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
     from tqdm.auto import tqdm
 
     from brainalign.metrics.stats import permutation_test
+    from brainalign.tasks.language.plan import resolved_dtype
 
     folds = outer_folds(cfg, dataset)
-    factory = make_encoder_factory(cfg.encoder)
+    dtype = resolved_dtype(cfg)
+    factory = make_encoder_factory(cfg.encoder, dtype)
     Y = dataset.responses
-    Y_fit = responses_for_fitting(cfg.encoder, Y)
+    Y_fit = responses_for_fitting(cfg.encoder, Y, dtype)
     perm_groups = None if cfg.cv.kind == "shuffled" else dataset.groups
     frames, preds = [], []
     layers = _layers(job, cfg, dataset, progress)
@@ -153,3 +157,12 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
             frame["r_ceiled"] = r / dataset.ceiling
         frames.append(frame)
     return pd.concat(frames, ignore_index=True), np.stack(preds)
+
+
+def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
+    """The engine's job function: score ``job.spec`` (a :class:`ScoreJob`) on its dataset."""
+    spec: ScoreJob = job.spec
+    cfg: ScoreConfig = context.cfg
+    table, preds = run_score_job(spec, cfg, context.datasets[spec.dataset], progress=progress)
+    arrays = {"predictions": preds} if cfg.stats.save_predictions else {}
+    return JobOutput(tables={"scores": table}, arrays=arrays, meta={"n_rows": len(table)})

@@ -1,1 +1,0 @@
-"""Runner: expands a sweep into pure, idempotent jobs and executes them."""
