@@ -36,7 +36,7 @@ def main() -> None:
     from brainalign.decoders.ridge_decoder import RidgeDecoder
     from brainalign.metrics.retrieval import retrieval_topk
     from brainalign.tasks.reconstruct.data import prepare as prepare_data
-    from brainalign.tasks.reconstruct.run import training_set
+    from brainalign.tasks.reconstruct.job import training_set
 
     base = "pipelines/configs/reconstruct_simulated.yaml"
     subjects = []

@@ -78,6 +78,6 @@ class ScoreConfig(Strict):
         if isinstance(self.layers, list) and any(i < 0 for i in self.layers):
             raise ValueError(f"layers must be non-negative indices (0 = embeddings), got {self.layers}")
         for band in self.encoder.bands:
-            if band != "layer" and band.removeprefix("baseline:") not in BASELINES:
+            if not band.startswith("baseline:") or band.removeprefix("baseline:") not in BASELINES:
                 raise ValueError(f"encoder.bands entry {band!r}: use baseline:<name> with one of {', '.join(BASELINES)}")
         return self

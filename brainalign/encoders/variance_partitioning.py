@@ -27,10 +27,13 @@ def variance_partitioning(
     alphas: Sequence[float] = DEFAULT_ALPHAS,
     n_iter: int = 20,
     inner_folds: CV = 5,
+    return_joint: bool = False,
 ) -> dict[str, np.ndarray]:
     """Unique and shared out-of-fold R² per target ``(n_targets,)`` for feature spaces ``X_a`` and ``X_b``.
 
-    ``inner_folds`` is the estimators' ``cv`` (int, splitter or pairs). Returns ``{"r2_a", "r2_b", "r2_ab", "unique_a", "unique_b", "shared"}``.
+    ``inner_folds`` is the estimators' ``cv`` (int, splitter or pairs). Returns ``{"r2_a", "r2_b", "r2_ab",
+    "unique_a", "unique_b", "shared"}``, plus ``"pred_ab"`` (the joint model's out-of-fold predictions
+    ``(n_samples, n_targets)``) with ``return_joint``.
     """
     Y = np.asarray(Y, dtype=np.float64)
     r2 = {}
@@ -43,7 +46,8 @@ def variance_partitioning(
         lambda: BandedRidgeEncoder(bands=bands, alphas=alphas, n_iter=n_iter, cv=inner_folds), joint, Y, folds, groups
     )
     r2["ab"] = r2_per_target(Y, pred)
-    return {
+    joint_out = {"pred_ab": pred} if return_joint else {}
+    return joint_out | {
         "r2_a": r2["a"],
         "r2_b": r2["b"],
         "r2_ab": r2["ab"],

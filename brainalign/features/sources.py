@@ -217,6 +217,34 @@ def check_available(entry: ModelEntry) -> None:
     package_dir(entry.package or "")
 
 
+def hidden_state_count(entry: ModelEntry) -> int | None:
+    """Hidden states (embeddings + layers) of ``entry`` read from its ``config.json`` without loading weights;
+    ``None`` when that file is not at hand yet (a hub model not cached, a GGUF not converted yet)."""
+    folder: Path | None = None
+    if entry.kind == "hf":
+        local = Path(entry.hf_id).expanduser()
+        if local.is_dir():
+            folder = local
+        else:
+            try:
+                from huggingface_hub import try_to_load_from_cache
+
+                hit = try_to_load_from_cache(entry.hf_id, "config.json", revision=entry.revision)
+            except Exception:  # noqa: BLE001 - no hub library or cache: unknown
+                hit = None
+            folder = Path(hit).parent if isinstance(hit, str) else None
+    elif entry.kind == "packaged-folder":
+        folder = package_dir(entry.package or "") / (entry.file or "")
+    elif is_converted(entry):
+        folder = converted_dir(entry)
+    if folder is None or not (folder / "config.json").is_file():
+        return None
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg = cfg.get("text_config", cfg)
+    n = cfg.get("num_hidden_layers", cfg.get("n_layer", cfg.get("num_layers")))
+    return int(n) + 1 if isinstance(n, int) else None
+
+
 def _hub_kwargs(source: ModelSource) -> dict[str, Any]:
     if source.is_local:
         return {}

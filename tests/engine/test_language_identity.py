@@ -10,23 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from language_tables import user_table as _table
 
 from brainalign.config import ScoreConfig
 from brainalign.errors import ConfigError
 from brainalign.tasks.language import run as run_score
-
-
-def _table(path: Path, seed: int = 0, n_sent: int = 24) -> Path:
-    """A user table: word-locked responses to ``n_sent`` sentences of 5 words, two subjects x 3 targets."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for s in range(n_sent):
-        words = [f"w{s}" + "x" * ((s + i) % 4) for i in range(5)]
-        for w in words:
-            rows.append({"word": w, "sentence": f"s{s}", **{f"vox_{j}": len(w) + rng.normal()
-                                                             for j in range(3)}})
-    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
-    return path
 
 
 def _cfg(table: Path, **kw) -> ScoreConfig:

@@ -21,8 +21,8 @@ def run_dir(tmp_path_factory, tiny_dirs) -> Path:
     import matplotlib.pyplot as plt
 
     from brainalign.config import ScoreConfig
-    from brainalign.tasks.language.compare import run_compare
     from brainalign.tasks.language import run as run_score
+    from brainalign.tasks.language.compare import run_compare
     from brainalign.testing.tiny_models import registered, tiny_entry
 
     out = tmp_path_factory.mktemp("report_run")

@@ -30,7 +30,7 @@ def test_report_is_self_contained_and_complete(run_dir):
 def test_report_cli_function_and_missing_run(run_dir, tmp_path, capsys):
     import typer
 
-    from brainalign.cli_report import report
+    from brainalign.cli.report import report
 
     report(run_dir)
     assert "report.html" in capsys.readouterr().out

@@ -1,12 +1,12 @@
 """``brainalign reconstruct`` with ``task: decode_category``: Haxby-style category decoding under
-leave-one-run-out CV, one engine job per decoder (:mod:`.plan` keys, :mod:`.run`, :mod:`.outputs`)."""
+leave-one-run-out CV, one engine job per decoder (:mod:`.plan` keys, :mod:`.job`, :mod:`.outputs`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from brainalign.tasks.decode_category.run import run_job
+from brainalign.tasks.decode_category.job import run_job
 
 __all__ = ["TASK", "CategoryTask", "run"]
 

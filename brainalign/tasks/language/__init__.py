@@ -48,14 +48,17 @@ class LanguageTask:
         self.given = dict(datasets or {})
 
     def prepare(self, cfg: ScoreConfig, progress: bool) -> LanguageContext:
-        from brainalign.features.sources import check_available
+        from brainalign.features.sources import check_available, hidden_state_count
         from brainalign.features.specs import get_model_entry
         from brainalign.tasks.language.data import load_from_spec
-        from brainalign.tasks.language.job import outer_folds
+        from brainalign.tasks.language.job import check_layers, outer_folds
 
         entries = [get_model_entry(m) for m in cfg.models]  # unknown name: one line listing known ones
         for entry in entries:
             check_available(entry)
+            n_states = hidden_state_count(entry)  # None: not readable before loading; the job checks then
+            if cfg.layers != "all" and n_states is not None:
+                check_layers(cfg.layers, n_states, entry.name)
         datasets = {s.name: self.given[s.name] if s.name in self.given else load_from_spec(s) for s in cfg.datasets}
         for ds in datasets.values():
             outer_folds(cfg, ds)  # folds the data cannot satisfy, leaks, duplicates: before any extraction

@@ -12,6 +12,7 @@ from brainalign.data.dataset import NeuralDataset
 from brainalign.data.splits import check_no_group_leak, make_splits
 from brainalign.encoders.crossval import cross_val_predict
 from brainalign.engine import Job, JobOutput
+from brainalign.errors import ConfigError
 from brainalign.metrics.correlation import pearson_r
 from brainalign.tasks.language.plan import ScoreJob
 
@@ -64,7 +65,9 @@ def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: b
         batch_size=cfg.features.batch_size,
         progress=progress,
     )
-    chosen = range(feats.n_layers) if cfg.layers == "all" else [i for i in cfg.layers if 0 <= i < feats.n_layers]
+    if cfg.layers != "all":
+        check_layers(cfg.layers, feats.n_layers, job.source)
+    chosen = range(feats.n_layers) if cfg.layers == "all" else cfg.layers
     for i in chosen:
         yield {
             "layer": feats.layer_names[i],
@@ -73,6 +76,14 @@ def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: b
             "X": feats.get(i),
             "revision": entry.revision or "",
         }
+
+
+def check_layers(layers: list[int], n_states: int, model: str) -> None:
+    """One-line ConfigError when a requested layer index is beyond the model's hidden states."""
+    bad = [i for i in layers if not 0 <= i < n_states]
+    if bad:
+        raise ConfigError(f"layers {bad} do not exist in {model!r}: it has {n_states} hidden states (0 = embeddings "
+                          f"... {n_states - 1}); fix 'layers'")
 
 
 def stimulus_keys(dataset: NeuralDataset) -> list[str]:
@@ -104,9 +115,9 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
     """Score every layer of ``job`` on ``dataset``.
 
     Returns:
-        ``(table, predictions)``: a tidy DataFrame (one row per layer x target, with the per-target
-        group-permutation p-value ``p_perm``) and the out-of-fold predictions ``(n_layers, n_stimuli, n_targets)``
-        float32.
+        ``(table, predictions, partition)``: a tidy DataFrame (one row per layer x target, with the per-target
+        group-permutation p-value ``p_perm``), the out-of-fold predictions ``(n_layers, n_stimuli, n_targets)``
+        float32, and for ``encoder.kind: banded`` the variance partition per layer x target (else ``None``).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -120,10 +131,18 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
     Y = dataset.responses
     Y_fit = responses_for_fitting(cfg.encoder, Y, dtype)
     perm_groups = None if cfg.cv.kind == "shuffled" else dataset.groups
-    frames, preds = [], []
+    banded = cfg.encoder.kind == "banded" and not job.is_baseline
+    bands = band_features(cfg, dataset) if banded else None
+    frames, preds, partitions = [], [], []
     layers = _layers(job, cfg, dataset, progress)
     for layer in tqdm(layers, desc=f"{job.source}{' (random)' if job.random_init else ''}", disable=not progress, leave=False):
-        pred, alphas = cross_val_predict(factory, layer["X"], Y_fit, folds, groups=dataset.groups)
+        if banded:
+            pred, part = _banded_layer(cfg, layer["X"], bands, Y, folds, dataset.groups)
+            alphas = [np.full(Y.shape[1], np.nan)]
+            partitions.append(part.assign(layer=layer["layer"], layer_index=layer["layer_index"],
+                                          subject=dataset.subjects, target=dataset.target_ids))
+        else:
+            pred, alphas = cross_val_predict(factory, layer["X"], Y_fit, folds, groups=dataset.groups)
         r = pearson_r(Y, pred)
         p_perm = (
             permutation_test(Y, pred, groups=perm_groups, n_perm=cfg.stats.n_perm, seed=cfg.stats.seed).p
@@ -148,7 +167,7 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
                 "alpha": np.exp(np.log(np.stack(alphas)).mean(0)),
                 "split": cfg.cv.kind,
                 "n_folds": cfg.cv.n_folds,
-                "encoder": cfg.encoder.kind,
+                "encoder": "banded" if banded else "ridge" if cfg.encoder.kind == "banded" else cfg.encoder.kind,
                 "kind": "baseline" if job.is_baseline else "model",
             }
         )
@@ -156,13 +175,43 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
             frame["ceiling"] = dataset.ceiling
             frame["r_ceiled"] = r / dataset.ceiling
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True), np.stack(preds)
+    partition = None
+    if partitions:
+        partition = pd.concat(partitions, ignore_index=True).assign(
+            model=job.source, random_init=job.random_init, dataset=dataset.name, bands=" + ".join(cfg.encoder.bands))
+    return pd.concat(frames, ignore_index=True), np.stack(preds), partition
+
+
+def band_features(cfg: ScoreConfig, dataset: NeuralDataset) -> np.ndarray:
+    """The feature spaces beside the layer in a banded model: the named baselines side by side
+    ``(n_stimuli, n_band_features)``."""
+    from brainalign.features.baselines import baseline_features
+
+    return np.column_stack([baseline_features(b.removeprefix("baseline:"), dataset.stimuli)
+                            for b in cfg.encoder.bands]).astype(np.float64)
+
+
+def _banded_layer(cfg: ScoreConfig, X: np.ndarray, B: np.ndarray, Y: np.ndarray,
+                  folds: list[tuple[np.ndarray, np.ndarray]], groups: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Joint banded ridge of a layer + the bands (its out-of-fold predictions) and the variance partition per
+    target: R² of the layer alone, the bands alone, the joint model, and unique / shared parts."""
+    import pandas as pd
+
+    from brainalign.encoders.variance_partitioning import variance_partitioning
+
+    part = variance_partitioning(X, B, Y, folds, groups=groups, alphas=cfg.encoder.alphas,
+                                 inner_folds=cfg.encoder.inner_folds, return_joint=True)
+    pred = part.pop("pred_ab")
+    names = {"r2_a": "r2_layer", "r2_b": "r2_bands", "r2_ab": "r2_joint", "unique_a": "unique_layer",
+             "unique_b": "unique_bands", "shared": "shared"}
+    return pred, pd.DataFrame({new: part[old] for old, new in names.items()})
 
 
 def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
     """The engine's job function: score ``job.spec`` (a :class:`ScoreJob`) on its dataset."""
     spec: ScoreJob = job.spec
     cfg: ScoreConfig = context.cfg
-    table, preds = run_score_job(spec, cfg, context.datasets[spec.dataset], progress=progress)
+    table, preds, partition = run_score_job(spec, cfg, context.datasets[spec.dataset], progress=progress)
     arrays = {"predictions": preds} if cfg.stats.save_predictions else {}
-    return JobOutput(tables={"scores": table}, arrays=arrays, meta={"n_rows": len(table)})
+    tables = {"scores": table} | ({"partition": partition} if partition is not None else {})
+    return JobOutput(tables=tables, arrays=arrays, meta={"n_rows": len(table)})

@@ -60,7 +60,13 @@ def write_outputs(cfg: ScoreConfig, context: Any, jobs: list[Job], session: Sess
         session.run(cjobs, run_ceiling_job, context)
         summary = add_ceilings(summary, {j.spec: store.document(j.uid, "ceiling") for j in cjobs})
     run = ScoreRun(out_dir=out, jobs_run=list(session.ran), jobs_skipped=list(session.reused))
-    files = {
+    files: dict[str, Any] = {}
+    if cfg.encoder.kind == "banded":
+        part = pd.concat([store.table(j.uid, "partition") for j in jobs if not j.spec.is_baseline],
+                         ignore_index=True)
+        files["variance_partition.csv"] = lambda p: part.to_csv(p, index=False)
+        files["variance_partition_summary.csv"] = lambda p: partition_summary(part).to_csv(p, index=False)
+    files |= {
         "scores.csv": lambda p: scores.to_csv(p, index=False),
         "scores.parquet": lambda p: scores.to_parquet(p, index=False),
         "subjects.csv": lambda p: subject_means(scores).to_csv(p, index=False),
@@ -77,3 +83,12 @@ def write_outputs(cfg: ScoreConfig, context: Any, jobs: list[Job], session: Sess
     for ds in dict.fromkeys(summary["dataset"]):
         run.files[f"layer_profile_{ds}.png"] = plot_layer_profile(summary, ds, out / f"layer_profile_{ds}.png")
     return run
+
+
+def partition_summary(part: Any) -> Any:
+    """Mean over targets within subject, then over subjects, of each variance-partition column, per
+    dataset x model x random_init x layer."""
+    cols = ["r2_layer", "r2_bands", "r2_joint", "unique_layer", "unique_bands", "shared"]
+    keys = ["dataset", "model", "random_init", "layer", "layer_index", "bands"]
+    per_subject = part.groupby([*keys, "subject"], sort=False)[cols].mean()
+    return per_subject.groupby(level=list(range(len(keys))), sort=False).mean().reset_index()

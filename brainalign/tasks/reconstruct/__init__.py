@@ -1,7 +1,7 @@
 """``brainalign reconstruct``: voxels -> image embeddings -> retrieval, reconstructions and the metric suite.
 
 For each configured decoder: fit on the training images (grouped by image) or load a ``checkpoint:``, decode the
-held-out images (one engine job each, :mod:`.plan` keys, :mod:`.run`); then (:mod:`.outputs`) retrieval among
+held-out images (one engine job each, :mod:`.plan` keys, :mod:`.job`); then (:mod:`.outputs`) retrieval among
 ``n_candidates`` in both directions, two-way identification in the target space, reconstructions (``retrieve``:
 the training image whose embedding is nearest to the decoded one; ``generate``: a diffusers generator fed the
 decoded embeddings, one job per decoder), PixCorr / SSIM and two-way identification of the reconstructions on
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brainalign.tasks.reconstruct.run import run_job
+from brainalign.tasks.reconstruct.job import run_job
 
 __all__ = ["TASK", "ReconstructTask", "run"]
 

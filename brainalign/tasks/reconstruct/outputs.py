@@ -70,8 +70,8 @@ def _decoded(session: Session, job: Job, out: Path) -> dict[str, np.ndarray]:
 
 def outputs(cfg: ReconstructConfig, ctx: Any, jobs: list[Job], session: Session) -> ReconstructRun:
     """Run the generation and scores jobs, write the tables and figures (module docstring)."""
+    from brainalign.tasks.reconstruct.job import run_generate_job
     from brainalign.tasks.reconstruct.plan import generate_jobs, score_jobs
-    from brainalign.tasks.reconstruct.run import run_generate_job
     from brainalign.tasks.reconstruct.scores import reencode, run_score_job, uint8_images
 
     out, store, here = session.out, session.store, InProcessExecutor()  # registered models live in this process

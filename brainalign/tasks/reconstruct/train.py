@@ -55,8 +55,8 @@ def train_decoder(cfg: ReconstructConfig, label: str, out: str | Path, progress:
     from accelerate import PartialState
 
     from brainalign.tasks.reconstruct.data import prepare
+    from brainalign.tasks.reconstruct.job import fit_decoder
     from brainalign.tasks.reconstruct.plan import plan
-    from brainalign.tasks.reconstruct.run import fit_decoder
 
     spec = _decoder(cfg, label)
     state = PartialState()

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
+from brainalign.cli.app import app, fail
 from brainalign.errors import BrainAlignError
 
 
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="Output folder of a `brainalign score` run.")],
 ) -> None:
@@ -19,6 +21,5 @@ def report(
 
         path = write_report(run_dir)
     except BrainAlignError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     typer.echo(f"wrote {path}")

@@ -1,0 +1,59 @@
+"""``brainalign score``: a language or vision config on the shared engine."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from brainalign.cli.app import app, fail
+from brainalign.errors import BrainAlignError
+
+
+@app.command()
+def score(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML score config.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (re-runs resume here).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. --set encoder.alphas=[1,10]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    executor: Annotated[str, typer.Option(help="inprocess (default) or ray.")] = "inprocess",
+) -> None:
+    """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures.
+
+    A config with ``task: vision`` scores vision models on an image dataset with every encoder instead."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        from brainalign.config import VisionScoreConfig, load_config
+
+        cfg = load_config(config, set_ or [], tasks=("language", "vision"))
+        if isinstance(cfg, VisionScoreConfig):
+            _score_vision(cfg, out, quiet, executor)
+            return
+        from brainalign.engine import get_executor
+        from brainalign.tasks import language
+        from brainalign.tasks.language.report_text import best_layer_text
+
+        run = language.run(cfg, out, executor=get_executor(executor), progress=not quiet)
+    except BrainAlignError as exc:
+        fail(exc)
+    typer.echo(best_layer_text(run.out_dir))
+    typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out_dir} "
+               f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")
+
+
+def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
+    from brainalign.engine import get_executor
+    from brainalign.tasks import vision
+
+    run = vision.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
+    b = run.best[run.best["roi"] != "all"]
+    for row in b.itertuples():
+        typer.echo(f"{row.roi:>5} {row.model} · {row.encoder}: best {row.layer} r={row.r_mean:.3f} "
+                   f"({row.frac_ceiling:.2f} of ceiling {row.ceiling_mean:.3f})")
+    gt = run.summary[(run.summary["model"] == "ground_truth") & (run.summary["roi"] == "all")]
+    if len(gt):
+        typer.echo(f"ground-truth features: r={gt['r_mean'].iloc[0]:.3f} ({gt['frac_ceiling'].iloc[0]:.2f} of ceiling)")
+    typer.echo(f"wrote scores.csv, summary.csv, best_layers.csv and figures to {run.out} "
+               f"({len(run.ran)} jobs run, {len(run.reused)} reused)")
