@@ -25,6 +25,13 @@ from brainalign.config.reconstruct import (
     TargetSpec,
 )
 from brainalign.config.sections import CVSpec, EncoderSpec, FeatureSpec, RidgeSpec, StatsSpec
+from brainalign.config.timeseries import (
+    JointSpec,
+    ResampleSpec,
+    TargetsSpec,
+    TimeSeriesConfig,
+    TimeSeriesDatasetSpec,
+)
 from brainalign.config.vision import (
     ENCODER_KINDS,
     DriverSpec,
@@ -44,6 +51,7 @@ __all__ = [
     "DecoderSpec", "DriverSpec", "EncoderSpec", "FeatureMetricSpec", "FeatureSpec", "GeneratorSpec",
     "LanguageConfig", "ReconstructConfig", "RetrievalSpec", "RidgeSpec", "ScoreConfig", "SimulatedSubjectSpec",
     "StatsSpec", "Strict", "TargetSpec", "VisionDatasetSpec", "VisionEncoderSpec", "VisionModelSpec",
-    "VisionScoreConfig", "_Strict", "apply_overrides", "load_config", "load_reconstruct_config",
+    "VisionScoreConfig", "_Strict", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
+    "TimeSeriesDatasetSpec", "apply_overrides", "load_config", "load_reconstruct_config",
     "load_score_config", "load_vision_config", "path_safe", "read_raw_config", "validate_config",
 ]

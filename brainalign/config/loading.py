@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from brainalign.config.language import ScoreConfig
 from brainalign.config.reconstruct import CategoryDecodeConfig, ReconstructConfig
+from brainalign.config.timeseries import TimeSeriesConfig
 from brainalign.config.vision import VisionScoreConfig
 from brainalign.errors import ConfigError
 
-AnyConfig = Annotated[ScoreConfig | VisionScoreConfig | ReconstructConfig | CategoryDecodeConfig,
+AnyConfig = Annotated[ScoreConfig | VisionScoreConfig | TimeSeriesConfig | ReconstructConfig | CategoryDecodeConfig,
                       Field(discriminator="task")]
-TASKS = ("language", "vision", "reconstruct", "decode_category")
+TASKS = ("language", "vision", "timeseries", "reconstruct", "decode_category")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyConfig)
 
 

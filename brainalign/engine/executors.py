@@ -12,16 +12,16 @@ a ``worker_setup()`` method has it called in each worker before its job (e.g. to
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from brainalign._version import __version__
-from brainalign.engine.job import Job
-from brainalign.engine.store import JobOutput, ResultStore
+from brainalign.engine.job import Job, JobFn
+from brainalign.engine.store import ResultStore
 from brainalign.errors import ConfigError
 
-JobFn = Callable[[Job, Any, bool], JobOutput]
+__all__ = ["Executor", "InProcessExecutor", "JobFn", "execute", "get_executor"]
 
 
 def execute(job: Job, fn: JobFn, context: Any, store_root: str | Path, progress: bool = False) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,3 +40,8 @@ class Job:
         import json
 
         return {"task": self.task, "label": self.label, "uid": self.uid, "key": json.loads(canonical_json(self.key))}
+
+
+#: A task's job function: ``(job, context, progress) -> JobOutput``, defined at module level (Ray pickles it by
+#: reference).
+JobFn = Callable[[Job, Any, bool], Any]

@@ -25,8 +25,7 @@ from typing import Any
 
 import ray
 
-from brainalign.engine.executors import JobFn
-from brainalign.engine.job import Job
+from brainalign.engine.job import Job, JobFn
 from brainalign.errors import BrainAlignError
 
 log = logging.getLogger("brainalign")

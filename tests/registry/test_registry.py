@@ -219,7 +219,8 @@ def test_registry_import_is_light() -> None:
     code = ("import sys, brainalign.registry; "
             "print(sorted(m for m in sys.modules if m.startswith('brainalign') or m in ('torch', 'numpy', 'pandas')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(["brainalign", "brainalign.errors", "brainalign.registry", "brainalign.yaml_io"])
+    assert out.strip() == str(["brainalign", "brainalign._version", "brainalign.errors", "brainalign.registry",
+                               "brainalign.yaml_io"])
 
 
 def test_restricted_manifest_is_packaged_but_not_in_the_catalog() -> None:

@@ -1,0 +1,129 @@
+"""``task: timeseries``: naturalistic stories on the TR grid (word timing -> resampling -> FIR delays -> ridge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from brainalign.config.base import Strict, path_safe
+from brainalign.config.sections import CVSpec, EncoderSpec, FeatureSpec, StatsSpec, cv_defaults
+
+TIMESERIES_BASELINES = ("word_rate", "letter_rate", "word_onsets", "audio_envelope")
+
+
+class TimeSeriesDatasetSpec(Strict):
+    """Where the runs come from: ``alice2022`` (the data mirror), ``lebel2023`` (a ds003020 copy at ``root``),
+    ``blank2014`` (Brain-Score's Blank2014 fROI assembly) or ``runs`` (your own run table at ``path``)."""
+
+    kind: Literal["alice2022", "lebel2023", "blank2014", "runs"]
+    name: str | None = None
+    root: Path | None = None
+    path: Path | None = None
+    subjects: list[str] | None = None
+    stories: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _paths(self) -> TimeSeriesDatasetSpec:
+        if self.kind == "lebel2023" and self.root is None:
+            raise ValueError("kind lebel2023 needs root: the ds003020 folder (with derivative/)")
+        if self.kind == "runs" and self.path is None:
+            raise ValueError("kind runs needs path: your run table (CSV/TSV, one row per run)")
+        path_safe(self.label, "dataset name")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
+class ResampleSpec(Strict):
+    """Word times -> TR grid: ``lanczos`` (Huth et al.; ``window`` lobes, cutoff = ``cutoff_mult`` x the TR's
+    Nyquist frequency) or ``bin`` (mean of the words ending in each TR)."""
+
+    method: Literal["lanczos", "bin"] = "lanczos"
+    window: int = Field(3, ge=1)
+    cutoff_mult: float = Field(1.0, gt=0)
+
+
+class TargetsSpec(Strict):
+    """Which targets are scored: ``select`` (names; default all) and ``combine`` (new targets, each the mean time
+    course of the named ones, e.g. a network: ``{LH_language: [Lang_LH_IFG, ...]}``); ``summary``: the target the
+    summary and best layers report (default: all targets averaged)."""
+
+    select: list[str] | None = None
+    combine: dict[str, list[str]] = Field(default_factory=dict)
+    summary: str | None = None
+
+
+class JointSpec(Strict):
+    """Joint model of each trained model's best layer with low-level ``bands`` (banded ridge) and the variance
+    partition it implies: does the model add anything beyond them?"""
+
+    bands: list[str] = Field(default_factory=lambda: ["word_rate"])
+    n_iter: int = Field(20, ge=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        bad = [b for b in v if b not in TIMESERIES_BASELINES]
+        if bad or not v:
+            raise ValueError(f"joint.bands {bad or v}: use some of {', '.join(TIMESERIES_BASELINES)}")
+        return v
+
+
+class TimeSeriesConfig(Strict):
+    """``brainalign score`` with ``task: timeseries``.
+
+    ``protocols``: ``within`` (each subject's own runs: leave one story out, or ``cv.kind: contiguous`` blocks
+    for one story; r per held-out fold, averaged) and/or ``cross`` (fit on one subject, predict another's
+    same-named targets, every ordered pair). ``context_tokens``: the causal context each word is read with
+    (``None``: the model's limit). ``stats.block_seconds``: the block length of block permutations and bootstraps.
+    """
+
+    task: Literal["timeseries"] = "timeseries"
+    name: str = "timeseries"
+    dataset: TimeSeriesDatasetSpec
+    models: list[str] = Field(default_factory=list)
+    random_init_controls: bool = True
+    seed: int = 0
+    layers: Literal["all"] | list[int] = "all"
+    baselines: list[Literal["word_rate", "letter_rate", "word_onsets", "audio_envelope"]] = Field(
+        default_factory=lambda: ["word_rate"])
+    features: FeatureSpec = Field(default_factory=FeatureSpec)
+    context_tokens: int | None = Field(None, ge=8)
+    resample: ResampleSpec = Field(default_factory=ResampleSpec)
+    delays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
+    zscore_responses: bool = True
+    targets: TargetsSpec = Field(default_factory=TargetsSpec)
+    protocols: list[Literal["within", "cross"]] = Field(default_factory=lambda: ["within"])
+    encoder: EncoderSpec = Field(default_factory=EncoderSpec)
+    cv: CVSpec = Field(default_factory=lambda: CVSpec(kind="leave_one_group_out"))
+    stats: StatsSpec = Field(default_factory=StatsSpec)
+    block_seconds: float = Field(20.0, gt=0)
+    joint: JointSpec | None = None
+
+    @field_validator("cv", mode="before")
+    @classmethod
+    def _cv_defaults(cls, v: Any) -> Any:
+        return cv_defaults(v, kind="leave_one_group_out")
+
+    @model_validator(mode="after")
+    def _check(self) -> TimeSeriesConfig:
+        if not self.models and not self.baselines:
+            raise ValueError("nothing to score: give at least one model or baseline")
+        if self.cv.kind not in ("leave_one_group_out", "contiguous"):
+            raise ValueError(f"cv.kind {self.cv.kind!r}: time series use leave_one_group_out (stories) or contiguous "
+                             "blocks; shuffled TRs leak through autocorrelation")
+        if not self.delays or len(set(self.delays)) != len(self.delays):
+            raise ValueError(f"delays {self.delays}: give distinct TR delays, e.g. [1, 2, 3, 4]")
+        if self.features.pooling not in ("last", "mean"):
+            raise ValueError(f"features.pooling {self.features.pooling!r}: text features use last or mean")
+        if self.encoder.kind == "banded":
+            raise ValueError("encoder.kind banded: use the joint section for layer + baseline models")
+        if not self.protocols:
+            raise ValueError("give at least one protocol (within, cross)")
+        if isinstance(self.layers, list) and any(i < 0 for i in self.layers):
+            raise ValueError(f"layers must be non-negative indices (0 = embeddings), got {self.layers}")
+        return self
