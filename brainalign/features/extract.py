@@ -72,12 +72,28 @@ def resolve_context_mode(entry: ModelEntry, context_mode: str | None) -> str:
     return context_mode or "prefix"
 
 
+def resolve_context_stride(entry: ModelEntry, context_stride: float | None) -> float | None:
+    """``None`` (one window per unit past the first window) or a stride in (0, 1] for a causal model."""
+    if context_stride is None:
+        return None
+    if entry.arch != "causal":
+        raise ConfigError(f"context_stride needs a causal model; {entry.name} is {entry.arch}, drop context_stride")
+    if not 0.0 < float(context_stride) <= 1.0:
+        raise ConfigError(f"context_stride must be in (0, 1] (a fraction of the window); got {context_stride}")
+    return float(context_stride)
+
+
 def semantic_config(
-    entry: ModelEntry, stimuli: StimulusSet, *, random_init: bool, seed: int, pooling: str, context_mode: str
+    entry: ModelEntry, stimuli: StimulusSet, *, random_init: bool, seed: int, pooling: str, context_mode: str,
+    context_stride: float | None = None,
 ) -> dict[str, Any]:
-    """What determines the features (and the cache key); never device or batch size."""
+    """What determines the features (and the cache key); never device or batch size.
+
+    ``context_stride`` is keyed only when set, so entries extracted without it keep their key.
+    """
     from brainalign.features.sources import weights_fingerprint
 
+    stride = {} if context_stride is None else {"context_stride": float(context_stride)}
     return {
         "extractor_version": EXTRACTOR_VERSION,
         "model": entry.name,
@@ -91,6 +107,7 @@ def semantic_config(
         "stimuli_hash": stimuli.content_hash(),
         "pooling": pooling,
         "context_mode": context_mode,
+        **stride,
     }
 
 
@@ -106,19 +123,27 @@ def extract_layers(
     batch_size: int = 8,
     progress: bool = True,
     store: ActivationStore | None = None,
+    context_stride: float | None = None,
 ) -> LayerFeatures:
     """Hidden states of every layer pooled per unit; read from the cache when complete, else extracted (resuming).
+
+    ``context_stride`` (causal models): contexts longer than the window run as strided windows advancing this
+    fraction of the window, about ``1 / context_stride`` token forwards per token, each unit with between
+    ``(1 - context_stride) * window`` and ``window`` tokens of context (see :mod:`brainalign.features.hf_text`).
+    ``None`` gives every unit past the first window a full window of its own (one pass per unit).
 
     Returns :class:`LayerFeatures` whose ``get(i)`` is ``(n_stimuli, hidden)`` float32 in stimulus order.
     """
     if pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
     mode = resolve_context_mode(entry, context_mode)
-    config = semantic_config(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, context_mode=mode)
+    stride = resolve_context_stride(entry, context_stride)
+    config = semantic_config(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, context_mode=mode,
+                             context_stride=stride)
 
     def start() -> _TextExtraction:
         return _TextExtraction(entry, stimuli, random_init=random_init, seed=seed, pooling=pooling, mode=mode,
-                               device=device, batch_size=batch_size)
+                               device=device, batch_size=batch_size, stride=stride)
 
     key, cached = cached_extraction(store or ActivationStore(), config, start, progress=progress,
                                     desc=f"{entry.name} layers", unit="ctx")
@@ -129,12 +154,13 @@ class _TextExtraction:
     """A loaded text model over a stimulus set: one block per context, ``(n_layers, n_rows, hidden)``."""
 
     def __init__(self, entry: ModelEntry, stimuli: StimulusSet, *, random_init: bool, seed: int, pooling: str,
-                 mode: str, device: str, batch_size: int) -> None:
+                 mode: str, device: str, batch_size: int, stride: float | None = None) -> None:
         from brainalign.features.hf_text import model_window
         from brainalign.features.sources import load_model
 
         self.model, self.tokenizer = load_model(entry, random_init=random_init, seed=seed, device=_device(device))
         self.stimuli, self.pooling, self.mode, self.batch_size = stimuli, pooling, mode, batch_size
+        self.stride = stride
         self.window = model_window(self.model, entry.max_context_tokens)
         n_layers = int(self.model.config.num_hidden_layers) + 1
         self.layout = EntryLayout(layer_names=layer_names(n_layers), context_rows=stimuli.context_slices(),
@@ -149,7 +175,7 @@ class _TextExtraction:
             chunk = todo[i : i + per_call]
             outs = extract_contexts(self.model, self.tokenizer, [contexts[c] for c in chunk], self.stimuli.separator,
                                     mode=self.mode, pooling=self.pooling, window=self.window,
-                                    batch_size=self.batch_size)
+                                    batch_size=self.batch_size, stride=self.stride)
             for c, out in zip(chunk, outs, strict=True):
                 yield [c], out
 

@@ -5,8 +5,18 @@
 - Masked LMs: ``prefix`` (default; one pass per unit over units ``0..i`` so a unit never sees later units) or
   ``full`` (one pass over the whole context).
 - Contexts longer than the window: units whose last token falls past the first window get their own window
-  ending at that token (as much left context as fits). Special tokens the tokenizer adds (BOS, [CLS], [SEP])
-  wrap every pass and are never assigned to a unit.
+  ending at that token (as much left context as fits; one window-sized pass per such unit). Special tokens the
+  tokenizer adds (BOS, [CLS], [SEP]) wrap every pass and are never assigned to a unit.
+- ``stride`` (causal ``full`` only; a fraction of the window's text room): strided windows instead. Pass ``k``
+  holds content tokens ``[k*step, k*step + room)``; it pools the units whose last token falls in its final
+  ``step`` tokens (pass 0: all of ``[0, room)``), so every unit has between ``room - step + 1`` and ``room`` tokens
+  of context and costs about ``(room + n_special) / step`` token forwards per token. Each unit equals a lone pass
+  over its own window ``[k*step, last + 1)``. Contexts that fit in one window are planned exactly as without it.
+
+Why not a KV cache across windows: a cached key/value of layer ``l >= 1`` encodes its token's own left context
+(every earlier token of the pass that made it), so reusing it in a later window gives a receptive field beyond
+that window; only layer 1 of a RoPE model comes out equal to a lone window (absolute positions break even that).
+Exact windows therefore need their overlap recomputed; ``stride`` sets how much.
 """
 
 from __future__ import annotations
@@ -69,8 +79,11 @@ def tokenize_context(tokenizer: Any, units: Sequence[str], separator: str) -> To
     )
 
 
-def plan_jobs(ctx: int, tc: TokenizedContext, window: int, mode: str) -> list[Job]:
-    """Forward passes for one context; ``window`` = most tokens per pass including special tokens."""
+def plan_jobs(ctx: int, tc: TokenizedContext, window: int, mode: str, stride: float | None = None) -> list[Job]:
+    """Forward passes for one context; ``window`` = most tokens per pass including special tokens.
+
+    ``stride`` (causal ``full`` mode): fraction of the text room each strided window advances (see module doc).
+    """
     if mode not in CONTEXT_MODES:
         raise ModelError(f"unknown context mode {mode!r}; use one of {', '.join(CONTEXT_MODES)}")
     room = window - len(tc.prefix) - len(tc.suffix)
@@ -78,10 +91,41 @@ def plan_jobs(ctx: int, tc: TokenizedContext, window: int, mode: str) -> list[Jo
         raise ModelError(f"window of {window} tokens leaves no room for text after special tokens")
     last = tc.last
     if mode == "prefix":
+        if stride is not None:
+            raise ModelError("context stride needs context mode 'full' (a causal model); drop the stride")
         return [Job(ctx, max(0, int(e) + 1 - room), int(e) + 1, (u,)) for u, e in enumerate(last)]
     stop = min(len(tc.ids), room)
     jobs = [Job(ctx, 0, stop, tuple(int(u) for u in np.flatnonzero(last < stop)))]
+    if stride is not None:
+        return jobs + strided_jobs(ctx, last, room, stride_tokens(room, stride))
     jobs += [Job(ctx, int(e) + 1 - room, int(e) + 1, (int(u),)) for u, e in enumerate(last) if e >= stop]
+    return jobs
+
+
+def stride_tokens(room: int, stride: float) -> int:
+    """Content tokens each strided window advances: ``floor(stride * room)``, at least 1."""
+    if not 0.0 < stride <= 1.0:
+        raise ModelError(f"context stride must be in (0, 1] (a fraction of the window); got {stride}")
+    return max(1, int(stride * room))
+
+
+def window_starts(last: np.ndarray, room: int, step: int) -> np.ndarray:
+    """``(n_units,)`` first content token of each unit's strided window (0 for units inside the first window).
+
+    A unit whose last token ``e >= room`` belongs to pass ``k = (e - room) // step + 1``, starting at ``k * step``.
+    """
+    last = np.asarray(last, dtype=np.int64)
+    k = np.where(last >= room, (last - room) // step + 1, 0)
+    return k * step
+
+
+def strided_jobs(ctx: int, last: np.ndarray, room: int, step: int) -> list[Job]:
+    """Passes after the first window: one per stride that holds a unit's last token, ending at its last unit."""
+    starts = window_starts(last, room, step)
+    jobs = []
+    for start in np.unique(starts[last >= room]):
+        units = np.flatnonzero((starts == start) & (last >= room))
+        jobs.append(Job(ctx, int(start), int(last[units].max()) + 1, tuple(int(u) for u in units)))
     return jobs
 
 
@@ -146,11 +190,15 @@ def extract_contexts(
     pooling: str = "last",
     window: int | None = None,
     batch_size: int = 8,
+    stride: float | None = None,
 ) -> list[np.ndarray]:
-    """Per context ``(n_layers, n_units, hidden)`` float32 (n_layers = embeddings + every layer)."""
+    """Per context ``(n_layers, n_units, hidden)`` float32 (n_layers = embeddings + every layer).
+
+    ``stride``: strided windows for contexts longer than ``window`` (causal ``full`` mode; see module doc).
+    """
     window = window or model_window(model)
     tokenized = [tokenize_context(tokenizer, units, separator) for units in contexts]
-    jobs = [job for c, tc in enumerate(tokenized) for job in plan_jobs(c, tc, window, mode)]
+    jobs = [job for c, tc in enumerate(tokenized) for job in plan_jobs(c, tc, window, mode, stride)]
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
         pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
