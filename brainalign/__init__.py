@@ -30,9 +30,10 @@ def _config(cfg: Any) -> Any:
 
 
 def score(cfg: Any, out: str | Path, *, executor: Any = None, progress: bool = True, **kwargs: Any) -> Any:
-    """Run (or resume) a ``task: language`` or ``task: vision`` config (object or YAML path) into ``out``.
-    ``executor``: ``"inprocess"``, ``"ray"`` or an executor object; language runs also take ``datasets=``."""
-    from brainalign.config import VisionScoreConfig
+    """Run (or resume) a ``task: language``, ``vision`` or ``timeseries`` config (object or YAML path) into ``out``.
+    ``executor``: ``"inprocess"``, ``"ray"`` or an executor object; language runs also take ``datasets=``,
+    time-series runs ``dataset=``."""
+    from brainalign.config import TimeSeriesConfig, VisionScoreConfig
     from brainalign.engine import get_executor
 
     cfg = _config(cfg)
@@ -41,6 +42,10 @@ def score(cfg: Any, out: str | Path, *, executor: Any = None, progress: bool = T
         from brainalign.tasks import vision
 
         return vision.run(cfg, out, executor=ex, progress=progress, **kwargs)
+    if isinstance(cfg, TimeSeriesConfig):
+        from brainalign.tasks import timeseries
+
+        return timeseries.run(cfg, out, executor=ex, progress=progress, **kwargs)
     from brainalign.tasks import language
 
     return language.run(cfg, out, executor=ex, progress=progress, **kwargs)

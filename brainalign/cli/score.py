@@ -1,4 +1,4 @@
-"""``brainalign score``: a language or vision config on the shared engine."""
+"""``brainalign score``: a language, vision or time-series config on the shared engine."""
 
 from __future__ import annotations
 
@@ -22,14 +22,18 @@ def score(
 ) -> None:
     """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures.
 
-    A config with ``task: vision`` scores vision models on an image dataset with every encoder instead."""
+    A config with ``task: vision`` scores vision models on an image dataset with every encoder instead;
+    ``task: timeseries`` scores stories on the TR grid (word timing, resampling, FIR delays)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        from brainalign.config import VisionScoreConfig, load_config
+        from brainalign.config import TimeSeriesConfig, VisionScoreConfig, load_config
 
-        cfg = load_config(config, set_ or [], tasks=("language", "vision"))
+        cfg = load_config(config, set_ or [], tasks=("language", "vision", "timeseries"))
         if isinstance(cfg, VisionScoreConfig):
             _score_vision(cfg, out, quiet, executor)
+            return
+        if isinstance(cfg, TimeSeriesConfig):
+            _score_timeseries(cfg, out, quiet, executor)
             return
         from brainalign.engine import get_executor
         from brainalign.tasks import language
@@ -57,3 +61,14 @@ def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
         typer.echo(f"ground-truth features: r={gt['r_mean'].iloc[0]:.3f} ({gt['frac_ceiling'].iloc[0]:.2f} of ceiling)")
     typer.echo(f"wrote scores.csv, summary.csv, best_layers.csv and figures to {run.out} "
                f"({len(run.ran)} jobs run, {len(run.reused)} reused)")
+
+
+def _score_timeseries(cfg: object, out: Path, quiet: bool, executor: str) -> None:
+    from brainalign.engine import get_executor
+    from brainalign.tasks import timeseries
+    from brainalign.tasks.timeseries.report_text import best_layer_text
+
+    run = timeseries.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
+    typer.echo(best_layer_text(run))
+    typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out} "
+               f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")

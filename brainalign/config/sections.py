@@ -97,10 +97,14 @@ class StatsSpec(Strict):
 class FeatureSpec(Strict):
     """How features are read from a model. ``pooling``: text ``last`` | ``mean`` (over a word's tokens); images
     ``none`` | ``mean`` | ``grid<k>`` (adaptive average to k x k). ``context_mode`` (text): ``auto`` | ``prefix`` |
-    ``full``. ``batch_size`` and ``device`` are runtime only."""
+    ``full``. ``context_stride`` (causal text models, contexts longer than the model's window): overlapping windows
+    advancing by this fraction of the window, every word read with between ``1 - stride`` and all of a window of
+    left context, at about ``1 / stride`` forward tokens per token (``None``: every late word gets a full window
+    of its own, exact but ~window times the cost). ``batch_size`` and ``device`` are runtime only."""
 
     pooling: str = "last"
     context_mode: Literal["auto", "prefix", "full"] = "auto"
+    context_stride: float | None = Field(None, gt=0, le=1)
     batch_size: int = Field(8, ge=1)
     device: str = "auto"
 

@@ -76,7 +76,7 @@ class JointSpec(Strict):
 class TimeSeriesConfig(Strict):
     """``brainalign score`` with ``task: timeseries``.
 
-    ``protocols``: ``within`` (each subject's own runs: leave one story out, or ``cv.kind: contiguous`` blocks
+    ``resample``: one method or a list (each is scored, side by side). ``protocols``: ``within`` (each subject's own runs: leave one story out, or ``cv.kind: contiguous`` blocks
     for one story; r per held-out fold, averaged) and/or ``cross`` (fit on one subject, predict another's
     same-named targets, every ordered pair). ``context_tokens``: the causal context each word is read with
     (``None``: the model's limit). ``stats.block_seconds``: the block length of block permutations and bootstraps.
@@ -93,7 +93,7 @@ class TimeSeriesConfig(Strict):
         default_factory=lambda: ["word_rate"])
     features: FeatureSpec = Field(default_factory=FeatureSpec)
     context_tokens: int | None = Field(None, ge=8)
-    resample: ResampleSpec = Field(default_factory=ResampleSpec)
+    resample: list[ResampleSpec] = Field(default_factory=lambda: [ResampleSpec()])
     delays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     zscore_responses: bool = True
     targets: TargetsSpec = Field(default_factory=TargetsSpec)
@@ -108,6 +108,11 @@ class TimeSeriesConfig(Strict):
     @classmethod
     def _cv_defaults(cls, v: Any) -> Any:
         return cv_defaults(v, kind="leave_one_group_out")
+
+    @field_validator("resample", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
 
     @model_validator(mode="after")
     def _check(self) -> TimeSeriesConfig:
@@ -124,6 +129,9 @@ class TimeSeriesConfig(Strict):
             raise ValueError("encoder.kind banded: use the joint section for layer + baseline models")
         if not self.protocols:
             raise ValueError("give at least one protocol (within, cross)")
+        methods = [r.method for r in self.resample]
+        if not methods or len(set(methods)) != len(methods):
+            raise ValueError(f"resample {methods}: give each method once (lanczos, bin)")
         if isinstance(self.layers, list) and any(i < 0 for i in self.layers):
             raise ValueError(f"layers must be non-negative indices (0 = embeddings), got {self.layers}")
         return self

@@ -253,10 +253,7 @@ def block_bootstrap_ci(
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     if scheme not in ("moving", "fixed"):
         raise ValueError(f"scheme must be 'moving' or 'fixed', got {scheme!r}")
-    rng = np.random.default_rng(seed)
-    draw = _moving_block_counts if scheme == "moving" else _fixed_block_counts
-    zy, zp = _standardised(y), _standardised(pred)
-    boots = _weighted_r(draw(lengths, block_len, n_boot, rng), zy, zp)
+    boots = _draws(y, pred, block_len, n_boot, seed, lengths, scheme)
     est = pearson_r(y, pred)
     if aggregate is not None:
         boots = np.array([aggregate(b) for b in boots])
@@ -264,3 +261,29 @@ def block_bootstrap_ci(
     tail = 100.0 * (1.0 - ci) / 2.0
     low, high = np.nanpercentile(boots, [tail, 100.0 - tail], axis=0)
     return est, np.asarray(low), np.asarray(high)
+
+
+def _draws(y: np.ndarray, pred: np.ndarray, block_len: int, n_boot: int, seed: int, lengths: np.ndarray,
+           scheme: str) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    draw = _moving_block_counts if scheme == "moving" else _fixed_block_counts
+    return _weighted_r(draw(lengths, block_len, n_boot, rng), _standardised(y), _standardised(pred))
+
+
+def block_bootstrap_draws(
+    y: np.ndarray,
+    pred: np.ndarray,
+    block_len: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    run_lengths: Sequence[int] | None = None,
+    scheme: Literal["moving", "fixed"] = "moving",
+) -> np.ndarray:
+    """The bootstrap draws behind :func:`block_bootstrap_ci`: Pearson r per target ``(n_boot, t)``, every target
+    sharing each draw (so draws of several independent series can be averaged draw by draw)."""
+    y, pred = _pair(y, pred)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if scheme not in ("moving", "fixed"):
+        raise ValueError(f"scheme must be 'moving' or 'fixed', got {scheme!r}")
+    return _draws(y, pred, _check_block_len(block_len), n_boot, seed, _run_lengths(y.shape[0], run_lengths), scheme)

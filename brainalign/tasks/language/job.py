@@ -62,7 +62,7 @@ def _layers(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: b
         pooling=cfg.features.pooling,
         context_mode=None if cfg.features.context_mode == "auto" else cfg.features.context_mode,
         device=cfg.features.device,
-        batch_size=cfg.features.batch_size,
+        batch_size=cfg.features.batch_size, context_stride=cfg.features.context_stride,
         progress=progress,
     )
     if cfg.layers != "all":

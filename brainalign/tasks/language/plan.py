@@ -64,7 +64,7 @@ def _encoder_key(cfg: ScoreConfig) -> dict[str, Any]:
     return enc
 
 
-def _model_key(source: str, random_init: bool, seed: int) -> dict[str, Any]:
+def model_key(source: str, random_init: bool, seed: int) -> dict[str, Any]:
     if source.startswith("baseline:"):
         from brainalign.features.baselines import baseline_fingerprint
 
@@ -85,7 +85,7 @@ def job_key(cfg: ScoreConfig, spec: ScoreJob, ds: NeuralDataset, ds_digest: str)
         "method": METHOD_VERSION,
         "dataset": {"spec": ds_spec, "content": ds_digest},
         "source": spec.source,
-        "model": _model_key(spec.source, spec.random_init, cfg.seed),
+        "model": model_key(spec.source, spec.random_init, cfg.seed),
         "encoder": _encoder_key(cfg),
         "cv": cfg.cv.model_dump(mode="json"),
         "stats": {"n_perm": cfg.stats.n_perm, "seed": cfg.stats.seed, "save_predictions": cfg.stats.save_predictions},

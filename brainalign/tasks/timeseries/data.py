@@ -1,0 +1,85 @@
+"""Load a time-series dataset from its config section, select and combine targets, and digest its content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from brainalign.config import TargetsSpec, TimeSeriesDatasetSpec
+from brainalign.data.timeseries import TimeSeriesDataset, TimeSeriesRun
+from brainalign.engine.identity import hash_array, hash_file, hash_strings
+from brainalign.errors import ConfigError
+
+
+def load(spec: TimeSeriesDatasetSpec) -> TimeSeriesDataset:
+    """The runs of ``spec`` (a loader per format family), restricted to ``subjects`` / ``stories``."""
+    if spec.kind == "alice2022":
+        from brainalign.data.loaders.alice2022 import load_alice2022
+
+        ds = load_alice2022()
+    elif spec.kind == "lebel2023":
+        from brainalign.data.loaders.lebel2023 import load_lebel2023
+
+        ds = load_lebel2023(spec.root, subjects=spec.subjects, stories=spec.stories)
+    elif spec.kind == "blank2014":
+        from brainalign.data.loaders.blank2014_timeseries import load_blank2014_timeseries
+
+        ds = load_blank2014_timeseries()
+    else:
+        from brainalign.data.loaders.timeseries_runs import load_run_table
+
+        ds = load_run_table(spec.path)
+    runs = [r for r in ds.runs if (spec.subjects is None or r.subject in spec.subjects)
+            and (spec.stories is None or r.story in spec.stories)]
+    if not runs:
+        raise ConfigError(f"dataset {spec.label}: no runs left after subjects={spec.subjects} stories={spec.stories}; "
+                          f"it has subjects {ds.subjects()} and stories {ds.stories()}")
+    return TimeSeriesDataset(spec.label, runs, ds.meta)
+
+
+def _combined(run: TimeSeriesRun, spec: TargetsSpec) -> TimeSeriesRun:
+    ids = list(run.target_ids)
+    cols, names = [], []
+    for name in spec.select if spec.select is not None else ids:
+        if name not in ids:
+            raise ConfigError(f"targets.select: {name!r} is not a target of run {run.run_id} (it has {', '.join(ids[:12])}"
+                              f"{'...' if len(ids) > 12 else ''})")
+        cols.append(run.responses[:, ids.index(name)])
+        names.append(name)
+    for name, parts in spec.combine.items():
+        missing = [p for p in parts if p not in ids]
+        if missing or not parts:
+            raise ConfigError(f"targets.combine.{name}: {missing or parts} not targets of run {run.run_id}; fix the names")
+        if name in names:
+            raise ConfigError(f"targets.combine.{name}: the name is already a target; pick another")
+        cols.append(run.responses[:, [ids.index(p) for p in parts]].mean(1))
+        names.append(name)
+    return TimeSeriesRun(run.run_id, run.story, run.subject, run.tr, np.column_stack(cols), np.asarray(names),
+                         run.events, run.stim_onset, run.trim_start, run.trim_end, None, run.space, run.audio)
+
+
+def select_targets(ds: TimeSeriesDataset, spec: TargetsSpec) -> TimeSeriesDataset:
+    """Runs with the selected targets followed by the combined ones (each the mean time course of its parts);
+    the summary target must exist."""
+    if spec.select is None and not spec.combine:
+        out = ds
+    else:
+        out = TimeSeriesDataset(ds.name, [_combined(r, spec) for r in ds.runs], ds.meta)
+    if spec.summary is not None:
+        for r in out.runs:
+            if spec.summary not in set(r.target_ids):
+                raise ConfigError(f"targets.summary {spec.summary!r} is not a target of run {r.run_id}; name one of "
+                                  "its targets or a combined one")
+    return out
+
+
+def dataset_digest(ds: TimeSeriesDataset) -> str:
+    """Content digest of everything scored: responses, target ids, words, word times, timing and trims of each run."""
+    parts = []
+    for r in ds.runs:
+        parts += [r.run_id, r.story, r.subject, repr(r.tr), repr(r.stim_onset), str(r.trim_start), str(r.trim_end),
+                  hash_array(r.responses), hash_strings(r.target_ids), hash_strings(r.events.words),
+                  hash_array(r.events.onsets), hash_array(r.events.offsets),
+                  hash_file(r.audio) if r.audio and Path(r.audio).is_file() else str(r.audio)]
+    return hash_strings(parts)

@@ -1,0 +1,115 @@
+"""Run one time-series job: per layer, the design of every run -> each protocol's held-out predictions ->
+r per target with block-permutation p-values and block-bootstrap draws."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from brainalign.config import TimeSeriesConfig
+from brainalign.data.timeseries import TimeSeriesDataset
+from brainalign.engine import Job, JobOutput
+from brainalign.tasks.timeseries.design import finish, kept_responses, run_design
+from brainalign.tasks.timeseries.plan import TimeSeriesJob, resolved_dtype
+
+
+def story_features(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesDataset, progress: bool) -> dict[str, Any]:
+    """Per story, the model's word features of every layer (activation cache), each word read with the story so far
+    (up to ``context_tokens`` tokens) as context."""
+    from brainalign.data.stimuli import StimulusSet
+    from brainalign.features.extract import extract_layers
+    from brainalign.features.specs import get_model_entry
+
+    entry = get_model_entry(spec.source)
+    if cfg.context_tokens is not None:
+        entry = entry.model_copy(update={"max_context_tokens": min(entry.max_context_tokens, cfg.context_tokens)})
+    out = {}
+    for story in ds.stories():
+        words = ds.events_of(story).words
+        stim = StimulusSet(f"{ds.name}:{story}", words, np.zeros(len(words), dtype=int), unit="word")
+        out[story] = extract_layers(entry, stim, random_init=spec.random_init, seed=cfg.seed,
+                                    pooling=cfg.features.pooling, context_mode=None if cfg.features.context_mode == "auto"
+                                    else cfg.features.context_mode, device=cfg.features.device,
+                                    batch_size=cfg.features.batch_size, context_stride=cfg.features.context_stride,
+                                    progress=progress)
+    return out
+
+
+def layer_designs(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesDataset, progress: bool
+                  ) -> Iterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """``(layer info, {run_id: (n_kept, d * n_delays) design})`` for every selected layer of the source."""
+    if spec.is_baseline:
+        from brainalign.features.timeseries_baselines import timeseries_baseline
+
+        name = spec.source.split(":", 1)[1]
+        X = {r.run_id: finish(timeseries_baseline(name, r, method=spec.resample.method, window=spec.resample.window,
+                                                  cutoff_mult=spec.resample.cutoff_mult), r, cfg.delays)
+             for r in ds.runs}
+        yield {"layer": "features", "layer_index": 0, "depth_frac": np.nan}, X
+        return
+    feats = story_features(spec, cfg, ds, progress)
+    n = min(f.n_layers for f in feats.values())
+    chosen = range(n) if cfg.layers == "all" else cfg.layers
+    names = next(iter(feats.values())).layer_names
+    for i in chosen:
+        X = {r.run_id: run_design(feats[r.story].get(i), r, spec.resample, cfg.delays) for r in ds.runs}
+        yield {"layer": names[i], "layer_index": int(i), "depth_frac": float(i / max(n - 1, 1))}, X
+
+
+def _encoder_factory(cfg: TimeSeriesConfig):
+    dtype = resolved_dtype(cfg)
+    spec = cfg.encoder
+    if spec.kind == "himalaya":
+        from brainalign.encoders.himalaya_ridge import HimalayaRidgeEncoder
+
+        return lambda: HimalayaRidgeEncoder(alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize)
+    from brainalign.encoders.ridge import RidgeEncoder
+
+    return lambda: RidgeEncoder(alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize,
+                                device=spec.device, dtype=dtype)
+
+
+def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
+    """The engine's job function (see the module docstring)."""
+    import pandas as pd
+
+    from brainalign.metrics.timeseries_stats import default_block_len
+    from brainalign.tasks.timeseries.protocols import cross, within
+    from brainalign.tasks.timeseries.stats import segment_stats
+
+    spec: TimeSeriesJob = job.spec
+    cfg: TimeSeriesConfig = context.cfg
+    ds: TimeSeriesDataset = context.dataset
+    block_len = default_block_len(ds.runs[0].tr, cfg.block_seconds)
+    Y = {r.run_id: kept_responses(r, cfg.zscore_responses) for r in ds.runs}
+    make = _encoder_factory(cfg)
+    frames, nulls, boots, courses = [], [], [], []
+    for info, X in layer_designs(spec, cfg, ds, progress):
+        units = [*(within(cfg, ds, X, Y, make) if "within" in cfg.protocols else []),
+                 *(cross(cfg, ds, X, Y, make) if "cross" in cfg.protocols else [])]
+        for u_i, u in enumerate(units):
+            ids = list(u.target_ids)
+            col = ids.index(cfg.targets.summary) if cfg.targets.summary in ids else None
+            st = segment_stats(u.y, u.pred, u.segments, block_len, cfg.stats.n_perm, cfg.stats.n_boot,
+                               cfg.stats.seed, col)
+            frames.append(pd.DataFrame({
+                "protocol": u.protocol, "model": spec.source, "random_init": spec.random_init,
+                "resample": spec.resample.method, **info, "dataset": ds.name, "subject": u.subject,
+                "train_subject": u.train_subject, "target": u.target_ids, "r": st.r, "r_pooled": st.r_pooled,
+                "p_perm": st.p, "unit": u_i, "n_folds": len(u.segments), "n_trs": len(u.y),
+                "block_len": block_len, "kind": "baseline" if spec.is_baseline else "model"}))
+            nulls.append(st.summary_null)
+            boots.append(st.summary_boot)
+            t = col if col is not None else slice(None)
+            measured = u.y[:, t] if col is not None else u.y.mean(1)
+            predicted = u.pred[:, t] if col is not None else u.pred.mean(1)
+            courses.append(pd.DataFrame({"protocol": u.protocol, "unit": u_i, "subject": u.subject,
+                                         "train_subject": u.train_subject, "layer_index": info["layer_index"],
+                                         "tr_index": np.arange(len(measured)), "measured": measured,
+                                         "predicted": predicted}))
+    table = pd.concat(frames, ignore_index=True)
+    return JobOutput(tables={"scores": table, "timecourses": pd.concat(courses, ignore_index=True)},
+                     arrays={"summary_null": np.stack(nulls), "summary_boot": np.stack(boots)},
+                     meta={"n_rows": len(table), "block_len": block_len})
