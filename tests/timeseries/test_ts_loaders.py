@@ -279,6 +279,17 @@ def test_blank2014_timeseries_selection_and_errors(tmp_path: Path) -> None:
         load_blank2014_timeseries(tmp_path / "bare.nc")
 
 
+def test_blank2014_timeseries_default_path_goes_through_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _, _ = fab.blank_nc(tmp_path)
+    mirror = tmp_path / "mirror" / "brainscore_language"
+    mirror.mkdir(parents=True)
+    shutil.copy(path, mirror / path.name)
+    monkeypatch.setenv("BRAINALIGN_DATA_MIRROR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("BRAINALIGN_HOME", str(tmp_path / "home"))
+    with pytest.raises(DataError, match=r"data mirror copy of Blank2014/assy_Blank2014_fROI\.nc\) has sha1"):
+        load_blank2014_timeseries()
+
+
 # ---- Alice 2022 (mirror) ----
 
 

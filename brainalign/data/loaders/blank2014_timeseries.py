@@ -61,8 +61,17 @@ def _grid(times: np.ndarray, tr: float, story: str, path: Path, fill_gaps: bool)
     return pos, n
 
 
+def _fetched() -> Path:
+    """The ``Blank2014`` manifest's assembly: mirror copy, verified cached download, or a fresh download."""
+    from brainalign.data.fetch import fetch
+    from brainalign.data.manifest import load_manifest
+
+    manifest = load_manifest("Blank2014")
+    return fetch(manifest, manifest.file())
+
+
 def load_blank2014_timeseries(
-    path: str | Path,
+    path: str | Path | None = None,
     subjects: Sequence[str] | None = None,
     stories: Sequence[str] | None = None,
     tr: float = 2.0,
@@ -72,7 +81,8 @@ def load_blank2014_timeseries(
     """Read ``assy_Blank2014_fROI.nc`` into runs ``"<subject>/<story>"`` with responses ``(n_TRs, n_fROIs)``.
 
     Args:
-        path: the Brain-Score assembly (``brainalign.data.fetch`` gets it; the ``Blank2014`` manifest names it).
+        path: the Brain-Score assembly; default the ``Blank2014`` manifest's file (data mirror, then the download
+            cache, then a checksummed download).
         subjects / stories: subsets (default all; stories in sorted order).
         tr: the TR (2 s); ``timepoint_value`` steps must be multiples of it.
         bold_shift: the shift Brain-Score applied when pairing words with TRs (4 s).
@@ -81,7 +91,7 @@ def load_blank2014_timeseries(
     Returns:
         A dataset whose target ids are the fROI names (``01_LH_PostTemp`` ... ``12_RH_AngG``), sorted.
     """
-    assy = read_assembly(path)
+    assy = read_assembly(path if path is not None else _fetched())
     if "timepoint_value" not in assy.presentation:
         raise DataError(f"{assy.path.name}: no timepoint_value coordinate; cannot place the TRs in time "
                         "(is this the Blank2014.fROI assembly?)")
