@@ -36,6 +36,8 @@ class VisualDataset:
         space: coordinate space of ``coords`` (``"MNI152"``, ``"subj01-func1pt8mm"``...).
         repeat_counts: ``(n_images,)`` trials behind each image (None when unknown).
         test_images: ``(n_images,)`` bool, a predefined held-out set (NSD shared-1000), or None.
+        vertices: ``(n_voxels,)`` surface vertex index of each response (fsaverage...), or None for volumes.
+        hemisphere: ``(n_voxels,)`` ``"lh"`` / ``"rh"`` of each vertex, or None.
         ceiling: ``(n_voxels,)`` known noise ceiling of the repeat-averaged response (simulations).
         ceiling_convention: what ``ceiling`` is.
         truth: ground truth of a simulation (noiseless signal, weights, RF centres/sizes...).
@@ -56,6 +58,8 @@ class VisualDataset:
     test_images: np.ndarray | None = None
     ceiling: np.ndarray | None = None
     ceiling_convention: str = CEILING_CONVENTION
+    vertices: np.ndarray | None = None
+    hemisphere: np.ndarray | None = None
     truth: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -81,6 +85,10 @@ class VisualDataset:
             arr = getattr(self, key)
             if arr is not None and np.shape(arr) != (n,):
                 raise DataError(f"dataset {self.name!r}: {key} must be ({n},), got {np.shape(arr)}")
+        for key in ("vertices", "hemisphere"):
+            arr = getattr(self, key)
+            if arr is not None and np.shape(arr) != (v,):
+                raise DataError(f"dataset {self.name!r}: {key} must be ({v},), got {np.shape(arr)}")
 
     @property
     def n_images(self) -> int:
@@ -121,6 +129,7 @@ class VisualDataset:
         return replace(
             self, responses=self.responses[..., idx], roi=self.roi[idx], coords=take(self.coords),
             voxel_ijk=take(self.voxel_ijk), ceiling=take(self.ceiling),
+            vertices=take(self.vertices), hemisphere=take(self.hemisphere),
         )
 
 
