@@ -1,5 +1,6 @@
 """Prepare a reconstruction run: validate the config, load images, extract features (activation cache in
-``BRAINALIGN_HOME``), simulate the subject and split the images. Nothing is written to the output folder here.
+``BRAINALIGN_HOME``), simulate the subject (or read a measured dataset) and split the images. Nothing is written
+to the output folder here.
 
 Validation happens before the slow steps where it can (unknown models / generator, missing or unfinished
 checkpoints, too few test images for the retrieval) and right after them where it needs the data (a checkpoint
@@ -80,11 +81,13 @@ def target_and_driver(cfg: ReconstructConfig, images: ImageStimulusSet, need_dri
                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(target (n, d) or (n, h, w, c), driver map (n, h, w, c) or None)``; one extraction when they share a
     model."""
-    drv, tgt = cfg.dataset.driver, cfg.target
-    if need_driver and tgt.model == drv.model and tgt.pooling in ("mean", GRID):
+    from brainalign.tasks.vision.data import driver_of
+
+    drv, tgt = driver_of(cfg.dataset), cfg.target
+    if need_driver and drv is not None and tgt.model == drv.model and tgt.pooling in ("mean", GRID):
         maps = layer_maps(drv.model, list(dict.fromkeys([drv.layer, tgt.layer])), images, GRID, cfg, progress)
         return _space(maps[tgt.layer], tgt.pooling), maps[drv.layer]
-    driver = layer_maps(drv.model, [drv.layer], images, GRID, cfg, progress)[drv.layer] if need_driver else None
+    driver = layer_maps(drv.model, [drv.layer], images, GRID, cfg, progress)[drv.layer] if drv else None
     return layer_maps(tgt.model, [tgt.layer], images, tgt.pooling, cfg, progress)[tgt.layer], driver
 
 
@@ -101,8 +104,10 @@ def metric_features(cfg: ReconstructConfig, images: ImageStimulusSet, progress: 
 def _check_entries(cfg: ReconstructConfig) -> None:
     """Unknown vision models or generator -> one-line ConfigError (before anything is extracted)."""
     from brainalign.features.vision_sources import get_vision_entry
+    from brainalign.tasks.vision.data import driver_of
 
-    for model in {cfg.target.model, cfg.dataset.driver.model, *(fm.model for fm in cfg.feature_metrics)}:
+    drv = driver_of(cfg.dataset)
+    for model in {cfg.target.model, *([drv.model] if drv else []), *(fm.model for fm in cfg.feature_metrics)}:
         get_vision_entry(model)
     if cfg.reconstruction in ("generate", "both") and cfg.generator is not None:
         from brainalign.decoders.generator_registry import get_generator_entry
@@ -151,23 +156,32 @@ def _check_generator(cfg: ReconstructConfig, target: np.ndarray) -> None:
 
 
 def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | None = None) -> ReconstructContext:
-    """Validate ``cfg`` and load everything its jobs read (see the module docstring)."""
-    from brainalign.data.visual import train_test_images
+    """Validate ``cfg`` and load everything its jobs read (see the module docstring). A measured dataset
+    (``dataset.kind`` other than simulated) is read and checked first; its predefined test images (NSD
+    shared-1000) are the held-out set when it has them."""
     from brainalign.tasks.reconstruct.plan import data_digest, folder_fingerprint, target_digest
-    from brainalign.tasks.vision.data import load_images, needs_driver, simulated_data
+    from brainalign.tasks.vision.data import (
+        driver_of,
+        image_split,
+        is_simulated,
+        load_images,
+        measured_data,
+        simulated_data,
+    )
 
     _check_entries(cfg)
     metas = {d.label: _checkpoint_meta(Path(d.checkpoint)) for d in cfg.decoders if d.checkpoint is not None}
-    need_driver = needs_driver(cfg.dataset.subject)
-    images = load_images(cfg.dataset.images, cfg.dataset.n_images)
-    tr, te = train_test_images(len(images), cfg.cv.test_fraction, cfg.cv.seed)
+    measured = None if is_simulated(cfg.dataset) else measured_data(cfg.dataset)
+    images = load_images(cfg.dataset.images, cfg.dataset.n_images) if measured is None else measured.images
+    tr, te, how = image_split(None if measured is None else measured.dataset.test_images, len(images),
+                              cfg.cv.test_fraction, cfg.cv.seed)
     if te.size < cfg.retrieval.n_candidates:
         raise ConfigError(f"{te.size} test images cannot fill {cfg.retrieval.n_candidates}-way retrieval; raise "
                           "dataset.n_images or cv.test_fraction, or lower retrieval.n_candidates")
-    target, driver = target_and_driver(cfg, images, need_driver, progress)
+    target, driver = target_and_driver(cfg, images, driver_of(cfg.dataset) is not None, progress)
     _check_generator(cfg, target)
     feats = metric_features(cfg, images, progress)
-    data = simulated_data(cfg.dataset, images, driver)
+    data = simulated_data(cfg.dataset, images, driver) if measured is None else measured
     ds = data.dataset
     responses = np.asarray(ds.responses if ds.responses.ndim == 3 else ds.responses[None], dtype=np.float32)
     for d in cfg.decoders:
@@ -180,9 +194,9 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
 
     ctx = ReconstructContext(
         cfg=cfg, images=images, image_ids=np.asarray(ds.image_ids), responses=responses, target=target,
-        target_c=target_c, tr=tr, te=te, metric_features=feats, describe=data.describe,
+        target_c=target_c, tr=tr, te=te, metric_features=feats, describe={**data.describe, "split": how},
         train_root=train_root if train_root is not None else settings.cache_dir("decoder_runs"))
-    ctx.digests = {"data": data_digest(responses, tr, te, images), "target": target_digest(cfg)}
+    ctx.digests = {"data": data_digest(responses, tr, te, images, ds.roi), "target": target_digest(cfg)}
     ctx.checkpoints = {d.label: folder_fingerprint(Path(d.checkpoint)) for d in cfg.decoders
                        if d.checkpoint is not None}
     return ctx

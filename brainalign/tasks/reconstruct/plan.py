@@ -4,7 +4,8 @@ decoder that generates images from its decoded embeddings.
 A decoder job's key holds what changes its decoded arrays:
 
 - ``method``: :data:`METHOD_VERSION`;
-- ``data``: digest of the single-trial responses, the train / test indices and the image set's content;
+- ``data``: digest of the single-trial responses, the train / test indices, the image set's content and the
+  voxels' ROI labels (simulated and measured data alike);
 - ``target``: the target model's weights fingerprint, its layer and pooling;
 - ``cv`` (the split) and ``average_repeats``;
 - ``decoder``: kind, params and the effective ``train_on``, plus ``encoder`` (minus device, dtype resolved) for
@@ -35,9 +36,11 @@ TASK_NAME = "reconstruct"
 _HASHED_BYTES = 64 << 20  # weights files up to this size are content-hashed, larger ones stamped (size, mtime)
 
 
-def data_digest(responses: Any, tr: Any, te: Any, images: Any) -> str:
-    """Content digest of the responses ``(r, n, v)``, the split and the image set (never a path)."""
-    return hash_strings([hash_array(responses), hash_array(tr), hash_array(te), images.content_hash()])
+def data_digest(responses: Any, tr: Any, te: Any, images: Any, roi: Any = None) -> str:
+    """Content digest of the responses ``(r, n, v)``, the split, the image set and the voxels' ROI labels
+    (never a path)."""
+    parts = [hash_array(responses), hash_array(tr), hash_array(te), images.content_hash()]
+    return hash_strings(parts if roi is None else [*parts, hash_array(roi)])
 
 
 def target_digest(cfg: ReconstructConfig) -> dict[str, Any]:

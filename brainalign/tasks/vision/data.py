@@ -1,4 +1,6 @@
-"""Image data of a vision run: the images, a simulated subject's responses and each voxel's generating features."""
+"""Image data of a vision (or reconstruct) run: the images and responses -- a simulated subject with each voxel's
+generating features, or a measured dataset (``dataset.kind`` nsd, mindeye2, algonauts2023, bold5000, betas) read by
+:func:`brainalign.data.image_responses.load_image_responses` -- and the held-out images."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from brainalign.config import SimulatedSubjectSpec, VisionDatasetSpec
+from brainalign.config import DriverSpec, SimulatedSubjectSpec, VisionDatasetSpec
 from brainalign.data.images import ImageStimulusSet
 from brainalign.data.visual import VisualDataset
 from brainalign.errors import ConfigError, DataError
@@ -92,3 +94,65 @@ def simulated_data(dataset: VisionDatasetSpec, images: ImageStimulusSet, driver_
         "n_voxels_per_roi": {r: int((ds.roi == r).sum()) for r in spec.rois},
     }
     return VisionData(dataset=ds, images=images, generating=generating, describe=describe)
+
+
+NO_TRUTH = "none: measured data has no known generating features (no ground-truth job)"
+
+
+def is_simulated(spec: Any) -> bool:
+    """True for ``dataset.kind: simulated``."""
+    return getattr(spec, "kind", "simulated") == "simulated"
+
+
+def driver_of(spec: Any) -> DriverSpec | None:
+    """The driver of a simulated subject with high-level ROIs; None for early-only or measured data."""
+    return spec.driver if is_simulated(spec) and needs_driver(spec.subject) else None
+
+
+def measured_data(spec: Any) -> VisionData:
+    """Images and responses of a measured dataset (one-line DataError / ConfigError on a bad folder)."""
+    from brainalign.data.image_responses import load_image_responses
+
+    data = load_image_responses(spec)
+    ds, images = data.dataset, data.images
+    if len(images) != ds.n_images:
+        raise DataError(f"dataset {ds.name!r}: {len(images)} images but responses to {ds.n_images}; the loader "
+                        "must give one image per response column")
+    describe = {"kind": spec.kind, "dataset": ds.name, "subject": ds.subject, "images": images.name,
+                "n_images": len(images), "images_hash": images.content_hash(), "n_voxels": ds.n_voxels,
+                "n_repeats": int(ds.responses.shape[0]) if ds.has_repeats else 1, "space": ds.space,
+                "ground_truth": NO_TRUTH, "spec": spec.model_dump(mode="json"),
+                "n_voxels_per_roi": {str(r): int((ds.roi == r).sum()) for r in dict.fromkeys(ds.roi.tolist())}}
+    return VisionData(dataset=ds, images=images, generating={}, describe=describe)
+
+
+def image_split(ds_test: np.ndarray | None, n_images: int, test_fraction: float, seed: int
+                ) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(train, test, description)``: the dataset's predefined held-out images (NSD shared-1000) when it has
+    them, else a seeded random ``test_fraction`` of the images (all repeats of an image on one side)."""
+    from brainalign.data.visual import train_test_images
+
+    if ds_test is not None and np.asarray(ds_test).any() and not np.asarray(ds_test).all():
+        mask = np.asarray(ds_test, dtype=bool)
+        return (np.flatnonzero(~mask), np.flatnonzero(mask),
+                "the dataset's predefined test images (e.g. NSD shared-1000); cv.test_fraction unused")
+    tr, te = train_test_images(n_images, test_fraction, seed)
+    return tr, te, "random split by image (all repeats of an image together)"
+
+
+def with_ceiling(data: VisionData, test: np.ndarray) -> VisionData:
+    """Measured data with the noise ceiling of its held-out images from the repeats (a ceiling the loader
+    gives is kept); the convention goes to ``describe``."""
+    from dataclasses import replace
+
+    from brainalign.tasks.vision.ceilings import repeat_ceiling
+
+    ds = data.dataset
+    if ds.ceiling is not None:
+        data.describe.update(ceiling="given by the dataset", ceiling_convention=ds.ceiling_convention)
+        return data
+    ceiling, desc = repeat_ceiling(ds.responses, test)
+    data.describe.update(desc)
+    if ceiling is not None:
+        data.dataset = replace(ds, ceiling=ceiling, ceiling_convention=desc["ceiling_convention"])
+    return data

@@ -1,5 +1,6 @@
 """``prepare`` of the vision task: check the whole config, then load images, extract features (cached in the
-activation store of ``BRAINALIGN_HOME``, never in ``--out``) and simulate the subject.
+activation store of ``BRAINALIGN_HOME``, never in ``--out``) and simulate the subject -- or read a measured
+dataset (its loader checks the files first) and estimate its noise ceiling from the repeats.
 
 Nothing is written to ``--out`` here. The returned :class:`VisionContext` is plain data (arrays, strings): Ray
 pickles it once, and workers read each job's layer from the activation store by key.
@@ -139,15 +140,15 @@ def validate(cfg: VisionScoreConfig) -> dict[str, Any]:
     """Check what can be checked without images or models; returns the vision entries by name."""
     from brainalign.devices import resolve_device
     from brainalign.features.vision_sources import get_vision_entry
-    from brainalign.tasks.vision.data import needs_driver
+    from brainalign.tasks.vision.data import driver_of
 
     names = [m.name for m in cfg.models]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ConfigError(f"models: {twice[0]} is listed twice; list each model once with all its layers")
     entries = {n: get_vision_entry(n) for n in names}  # unknown name: one line listing known ones
-    drv = cfg.dataset.driver
-    if needs_driver(cfg.dataset.subject):
+    drv = driver_of(cfg.dataset)
+    if drv is not None:
         entries.setdefault(drv.model, get_vision_entry(drv.model))
         _check_layers(entries[drv.model], [drv.layer], "dataset.driver.layer")
         if cfg.features.pooling == "mean":
@@ -173,16 +174,18 @@ def check_encoder_layers(cfg: VisionScoreConfig, sources: list[FeatureSource]) -
                               f"scores; scored layers: {', '.join(sorted(scored))}")
 
 
-def check_split(cfg: VisionScoreConfig, n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    """The holdout split by image; a one-line ConfigError when either side is too small to fit or score."""
-    from brainalign.data.visual import train_test_images
+def check_split(cfg: VisionScoreConfig, n_images: int, test_images: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The holdout split by image (the dataset's ``test_images`` when it has them) and its description; a
+    one-line ConfigError when either side is too small to fit or score."""
+    from brainalign.tasks.vision.data import image_split
 
-    tr, te = train_test_images(n_images, cfg.cv.test_fraction, cfg.cv.seed)
+    tr, te, how = image_split(test_images, n_images, cfg.cv.test_fraction, cfg.cv.seed)
     if te.size < 3 or tr.size < 2 * cfg.encoder.inner_folds:
         raise ConfigError(f"{n_images} images split {tr.size} train / {te.size} test: too few for "
                           f"{cfg.encoder.inner_folds} inner folds and a test correlation; raise dataset.n_images "
                           "or change cv.test_fraction")
-    return tr, te
+    return tr, te, how
 
 
 def model_identity(entry: Any, images: ImageStimulusSet, random_init: bool, seed: int, pooling: str
@@ -200,24 +203,23 @@ def extract_sources(cfg: VisionScoreConfig, entries: dict[str, Any], images: Ima
     """Feature sources of every model (and random-init control) and the driver's map ``(n, h, w, c)``."""
     from brainalign.cache.activations import ActivationStore
     from brainalign.features.vision import extract_image_layers
-    from brainalign.tasks.vision.data import needs_driver
+    from brainalign.tasks.vision.data import driver_of
 
     store = ActivationStore()
     f = cfg.features
     kw = {"pooling": f.pooling, "device": f.device, "batch_size": f.batch_size, "progress": progress, "store": store}
-    drv = cfg.dataset.driver
-    deep = needs_driver(cfg.dataset.subject)
+    drv = driver_of(cfg.dataset)
     sources: list[FeatureSource] = []
     driver_map = None
     for m in cfg.models:
         entry = entries[m.name]
         layers = list(m.layers) if m.layers else None
-        if deep and m.name == drv.model and layers is not None and drv.layer not in layers:
+        if drv is not None and m.name == drv.model and layers is not None and drv.layer not in layers:
             layers.append(drv.layer)
         for random_init in (False, True) if cfg.random_init_controls else (False,):
             feats = extract_image_layers(entry, images, random_init=random_init, seed=cfg.seed, layers=layers, **kw)
             idx = {n: i for i, n in enumerate(feats.layer_names)}
-            if deep and m.name == drv.model and not random_init and drv.layer in idx:
+            if drv is not None and m.name == drv.model and not random_init and drv.layer in idx:
                 driver_map = feats.get(idx[drv.layer])
             wanted = [n for n in feats.layer_names if m.layers is None or n in m.layers]
             sources.append(FeatureSource(
@@ -226,9 +228,9 @@ def extract_sources(cfg: VisionScoreConfig, entries: dict[str, Any], images: Ima
                 identity=model_identity(entry, images, random_init, cfg.seed, f.pooling),
                 activation_key=feats.key, store_root=str(store.root), layer_index=idx,
                 spatial={n: feats.spatial_shape(idx[n]) for n in wanted}))
-    if deep and driver_map is None:
+    if drv is not None and driver_map is None:
         driver_map = extract_image_layers(entries[drv.model], images, layers=[drv.layer], **kw).get(0)
-    if driver_map is not None and driver_map.ndim != 4:
+    if drv is not None and driver_map is not None and driver_map.ndim != 4:
         raise ConfigError(f"driver layer {drv.model}:{drv.layer} gives {driver_map.shape[1:]} per image; "
                           "the simulator needs a spatial map (use features.pooling none or grid<k>)")
     return sources, driver_map
@@ -256,25 +258,33 @@ def resolved_ridge(cfg: VisionScoreConfig) -> dict[str, Any]:
 
 
 def prepare(cfg: VisionScoreConfig, progress: bool = True) -> VisionContext:
-    """Validate, load images, extract features, simulate the subject (see the module docstring)."""
+    """Validate, load images (and measured responses), extract features, simulate the subject (module
+    docstring). Measured data gets its noise ceiling from the repeats and no generating features."""
     from brainalign.engine.identity import hash_array
-    from brainalign.tasks.vision.data import load_images, simulated_data
+    from brainalign.tasks.vision.data import (
+        is_simulated,
+        load_images,
+        measured_data,
+        simulated_data,
+        with_ceiling,
+    )
+
 
     entries = validate(cfg)
-    images = load_images(cfg.dataset.images, cfg.dataset.n_images)
-    tr, te = check_split(cfg, len(images))
+    measured = None if is_simulated(cfg.dataset) else measured_data(cfg.dataset)  # a bad folder fails here, before any feature
+    images = load_images(cfg.dataset.images, cfg.dataset.n_images) if measured is None else measured.images
+    tr, te, how = check_split(cfg, len(images), None if measured is None else measured.dataset.test_images)
     sources, driver_map = extract_sources(cfg, entries, images, progress)
     check_encoder_layers(cfg, sources)
     if PIXELS in cfg.baselines:
         sources.append(pixel_source(images))
-    data = simulated_data(cfg.dataset, images, driver_map)
+    data = simulated_data(cfg.dataset, images, driver_map) if measured is None else with_ceiling(measured, te)
     del driver_map
     ds = data.dataset
     y = ds.mean_responses().astype(np.float64)
-    describe = {**data.describe, "n_train": int(tr.size), "n_test": int(te.size),
-                "split": "random split by image (all repeats of an image together)"}
+    describe = {**data.describe, "n_train": int(tr.size), "n_test": int(te.size), "split": how}
     data_key = {"responses": hash_array(y), "train": hash_array(tr), "test": hash_array(te),
-                "images": images.content_hash()}
+                "images": images.content_hash(), "roi": hash_array(ds.roi)}
     log.info("vision data: %d images (%d train, %d test), %d voxels, %d feature sources", ds.n_images, tr.size,
              te.size, ds.n_voxels, len(sources))
     return VisionContext(sources=sources, y=y, train=tr, test=te, generating=data.generating, dataset=ds,
