@@ -22,10 +22,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from brainalign.data.image_responses import NSD_TERMS_URL, ImageResponseData, require_terms
+from brainalign.data.loaders.trial_stack import stack_trials, zscore_columns
 from brainalign.data.visual import VisualDataset
 from brainalign.errors import DataError
 
@@ -38,6 +43,18 @@ TERMS = (
     "(https://cvnlab.slite.page/p/IB6BSeW_7o/Terms-and-Conditions), fill in the data access form "
     "(https://forms.gle/xue2bCdM9LaFNMeb7), then sync the files from s3://natural-scenes-dataset/{key}"
 )
+
+
+#: Label names of the NSD volume ROI atlases (value 1, 2, ... in this order; the order Algonauts 2023 lists them,
+#: the NSD ``.ctab`` files were not read). Unlisted atlases keep ``"<roi>:<value>"``.
+ROI_NAMES: dict[str, tuple[str, ...]] = {
+    "prf-visualrois": ("V1v", "V1d", "V2v", "V2d", "V3v", "V3d", "hV4"),
+    "floc-bodies": ("EBA", "FBA-1", "FBA-2", "mTL-bodies"),
+    "floc-faces": ("OFA", "FFA-1", "FFA-2", "mTL-faces", "aTL-faces"),
+    "floc-places": ("OPA", "PPA", "RSC"),
+    "floc-words": ("OWFA", "VWFA-1", "VWFA-2", "mfs-words", "mTL-words"),
+    "streams": ("early", "midventral", "midlateral", "midparietal", "ventral", "lateral", "parietal"),
+}
 
 
 def _where(key: str) -> str:
@@ -114,7 +131,7 @@ def _load_mask(
         raise DataError(f"ROI mask {name} must be a 3-D volume, got shape {labels.shape}")
     mask = np.isin(labels, roi_values) if roi_values is not None else labels > 0
     if not mask.any():
-        raise DataError(f"ROI mask {name} selects no voxels (values {roi_values or '> 0'})")
+        raise DataError(f"ROI mask {name} selects no voxels (values {roi_values or '> 0'}); check roi and roi_values")
     return mask, labels, affine, name
 
 
@@ -130,38 +147,58 @@ def _session_files(folder: Path, fmt: str) -> dict[int, Path]:
     return found
 
 
-def read_session(path: Path, mask: np.ndarray, slab: int = 8) -> tuple[np.ndarray, np.dtype]:
+def read_session(
+    path: Path, mask: np.ndarray, slab: int = 8, trial_chunk: int = 125, mask_affine: np.ndarray | None = None
+) -> tuple[np.ndarray, np.dtype]:
     """Masked betas of one session file: ``((n_trials, n_voxels) float32 in the file's units, file dtype)``.
 
-    Voxels come in C order of the ``(X, Y, Z)`` mask (``np.argwhere(mask)``), read slab by slab over Z.
+    Voxels come in C order of the ``(X, Y, Z)`` mask (``np.argwhere(mask)``). Only the mask's bounding box is
+    read: HDF5 ``(trials, Z, Y, X)`` in slabs of ``slab`` Z planes, NIfTI ``(X, Y, Z, trials)`` in chunks of
+    ``trial_chunk`` trials (one forward pass through a ``.nii.gz``). ``mask_affine``: refuse NIfTI betas whose
+    affine differs (a mask of another space).
     """
     ijk = np.argwhere(mask)
+    lo, hi = ijk.min(0), ijk.max(0) + 1
     if path.name.endswith(".hdf5"):
         import h5py
 
         with h5py.File(path, "r") as f:
             if "betas" not in f:
-                raise DataError(f"NSD beta file {path} has no 'betas' dataset")
+                raise DataError(f"NSD beta file {path} has no 'betas' dataset (has {', '.join(f.keys()) or 'none'}); "
+                                "is it an NSD betas_sessionNN.hdf5?")
             ds = f["betas"]
-            vol_shape = tuple(ds.shape[1:][::-1])
-            _check_shape(path, vol_shape, mask.shape)
+            if ds.ndim != 4:
+                raise DataError(f"NSD beta file {path}: /betas must be (trials, Z, Y, X), got {ds.shape}")
+            _check_shape(path, tuple(ds.shape[1:][::-1]), mask.shape)
             out = np.empty((ds.shape[0], len(ijk)), dtype=np.float32)
-            for z0 in range(0, mask.shape[2], slab):
+            for z0 in range(int(lo[2]), int(hi[2]), slab):
                 sel = np.flatnonzero((ijk[:, 2] >= z0) & (ijk[:, 2] < z0 + slab))
                 if sel.size:
-                    block = ds[:, z0 : z0 + slab]  # (trials, z, Y, X)
-                    i, j, k = ijk[sel].T
-                    out[:, sel] = block[:, k - z0, j, i]
+                    block = ds[:, z0 : min(z0 + slab, hi[2]), lo[1] : hi[1], lo[0] : hi[0]]  # (trials, z, y, x)
+                    i, j, k = (ijk[sel] - [lo[0], lo[1], z0]).T
+                    out[:, sel] = block[:, k, j, i]
             return out, ds.dtype
     import nibabel as nib
 
-    img = nib.load(str(path))
+    try:
+        img = nib.load(str(path), keep_file_open=True)
+    except Exception as exc:  # nibabel raises several types for damaged files
+        raise DataError(f"cannot read NSD beta file {path} ({type(exc).__name__}); re-sync it") from None
     if len(img.shape) != 4:
         raise DataError(f"NSD beta file {path} must be 4-D (X, Y, Z, trials), got {img.shape}")
     _check_shape(path, tuple(img.shape[:3]), mask.shape)
-    data = np.asarray(img.dataobj)
-    i, j, k = ijk.T
-    return data[i, j, k].T.astype(np.float32), data.dtype
+    if mask_affine is not None and not np.allclose(img.affine, mask_affine, atol=1e-3):
+        raise DataError(f"NSD betas {path.name} and the ROI mask have different affines (another space); use the "
+                        "mask of the same subject and space")
+    n_trials = img.shape[3]
+    out = np.empty((n_trials, len(ijk)), dtype=np.float32)
+    i, j, k = (ijk - lo).T
+    dtype = img.get_data_dtype()
+    for t0 in range(0, n_trials, trial_chunk):
+        block = np.asarray(img.dataobj[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2], t0 : t0 + trial_chunk])
+        out[t0 : t0 + block.shape[3]] = block[i, j, k].T
+    scaled = float(getattr(img.dataobj, "slope", 1.0)) != 1.0 or float(getattr(img.dataobj, "inter", 0.0)) != 0.0
+    return out, np.dtype(np.float32) if scaled else dtype  # scl_slope set: values already in real units
 
 
 def _check_shape(path: Path, vol: tuple, mask: tuple) -> None:
@@ -182,6 +219,8 @@ def load_nsd(
     beta_version: str = DEFAULT_BETAS,
     zscore_sessions: bool = False,
     trials_per_session: int = TRIALS_PER_SESSION,
+    label_names: bool = False,
+    progress: Callable[[int, float], None] | None = None,
 ) -> tuple[VisualDataset, np.ndarray]:
     """Load one NSD subject's single-trial betas from a local copy.
 
@@ -200,6 +239,8 @@ def load_nsd(
         space, beta_version: the folder of the betas.
         zscore_sessions: z-score each voxel within each session (common NSD practice) before averaging.
         trials_per_session: 750 in NSD (smaller only for fabricated test files).
+        label_names: name the voxels of the known atlases (:data:`ROI_NAMES`: ``"V1v"``, ``"FFA-1"``...).
+        progress: called ``(session, seconds)`` after each session is read.
 
     Returns:
         ``(dataset, nsd_ids)``: betas in percent signal change (int16 / 300); images sorted by 73k id
@@ -214,6 +255,7 @@ def load_nsd(
         raise DataError(f"fmt must be 'auto', 'hdf5' or 'nifti', got {fmt!r}")
     design = load_design(root, subject)
     mask, labels, affine, roi_name = _load_mask(root, subject, roi, roi_values, space)
+    mask_affine = None if isinstance(roi, np.ndarray) else affine
     folder = betas_dir(root, subject, space, beta_version)
     files = _session_files(folder, fmt)
     if sessions is None:
@@ -227,57 +269,52 @@ def load_nsd(
             key = f"{_key(folder, root)}/betas_session{s:02d}.{ext}"
             raise DataError(f"NSD session {s} file {folder}/betas_session{s:02d}.{ext} not found; {_where(key)}")
 
+    n_design = design["nsd_ids"].size
+    for s in sessions:
+        if s * trials_per_session > n_design:
+            raise DataError(f"session {s} trials run past the {n_design} trials of masterordering; "
+                            "check sessions and trials_per_session")
     rows, trial_ids = [], []
     for s in sessions:
-        b, dtype = read_session(files[s], mask)
+        t0 = time.perf_counter()
+        b, dtype = read_session(files[s], mask, mask_affine=mask_affine)
         if b.shape[0] != trials_per_session:
             raise DataError(f"{files[s].name} holds {b.shape[0]} trials, expected {trials_per_session} per session")
         if np.issubdtype(dtype, np.integer):
             b /= BETA_SCALE
         if zscore_sessions:
-            sd = b.std(0)
-            b = (b - b.mean(0)) / np.where(sd > 0, sd, 1.0)
-        t = (s - 1) * trials_per_session + np.arange(trials_per_session)
-        if t[-1] >= design["nsd_ids"].size:
-            raise DataError(f"session {s} trials run past the {design['nsd_ids'].size} trials of masterordering")
+            b = zscore_columns(b)
         rows.append(b)
-        trial_ids.append(t)
-    betas = np.concatenate(rows)
+        trial_ids.append((s - 1) * trials_per_session + np.arange(trials_per_session))
+        if progress is not None:
+            progress(s, time.perf_counter() - t0)
+    betas = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    del rows
     trials = np.concatenate(trial_ids)
-    img_of_trial = design["nsd_ids"][trials]
-
-    nsd_ids, inverse, counts = np.unique(img_of_trial, return_inverse=True, return_counts=True)
-    keep = counts >= min_repeats
-    if not keep.any():
-        raise DataError(f"no image has >= {min_repeats} trials in sessions {sessions}")
-    if average_repeats:
-        sums = np.zeros((nsd_ids.size, betas.shape[1]), dtype=np.float64)
-        np.add.at(sums, inverse, betas)
-        y = (sums / counts[:, None]).astype(np.float32)[keep]
-    else:
-        y = np.full((counts.max(), nsd_ids.size, betas.shape[1]), np.nan, dtype=np.float32)
-        order = np.argsort(inverse, kind="stable")
-        rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        y[rank, inverse[order]] = betas[order]
-        y = y[:, keep]
-        y = y[: counts[keep].max()]
+    y, nsd_ids, counts = stack_trials(betas, design["nsd_ids"][trials], average_repeats, min_repeats,
+                                      f"NSD subj{subject:02d} sessions {list(sessions)}")
+    del betas
     shared_ids = set(design["nsd_ids"][design["shared"]].tolist())
-    is_test = np.array([i in shared_ids for i in nsd_ids[keep]])
+    is_test = np.array([i in shared_ids for i in nsd_ids])
 
     ijk = np.argwhere(mask)
     values = labels[tuple(ijk.T)]
     binary = set(np.unique(values).tolist()) == {1}
-    roi_labels = np.full(ijk.shape[0], roi_name) if binary else np.array([f"{roi_name}:{v}" for v in values])
+    names = ROI_NAMES.get(roi_name, ()) if label_names else ()
+    if binary:
+        roi_labels = np.full(ijk.shape[0], roi_name)
+    else:
+        roi_labels = np.array([names[v - 1] if 0 < v <= len(names) else f"{roi_name}:{v}" for v in values])
     coords = ijk @ affine[:3, :3].T + affine[:3, 3]
     ds = VisualDataset(
-        name=f"NSD.subj{subject:02d}", responses=y, image_ids=nsd_ids[keep], roi=roi_labels,
+        name=f"NSD.subj{subject:02d}", responses=y, image_ids=nsd_ids, roi=roi_labels,
         subject=f"subj{subject:02d}", coords=coords, voxel_ijk=ijk, affine=affine, volume_shape=tuple(mask.shape),
-        space=f"subj{subject:02d}-{space}", repeat_counts=counts[keep], test_images=is_test,
+        space=f"subj{subject:02d}-{space}", repeat_counts=counts, test_images=is_test,
         meta={"dataset": "NSD", "root": str(root), "sessions": list(sessions), "beta_version": beta_version,
               "roi": roi_name, "units": "percent signal change" + (" (z-scored per session)" if zscore_sessions else ""),
-              "files": [str(files[s]) for s in sessions], "terms": "https://cvnlab.slite.page/p/IB6BSeW_7o/Terms-and-Conditions"},
+              "files": [str(files[s]) for s in sessions], "terms": NSD_TERMS_URL},
     )
-    return ds, nsd_ids[keep]
+    return ds, nsd_ids
 
 
 def load_nsd_stimuli(root: str | os.PathLike, nsd_ids: np.ndarray, rgb: bool = True) -> np.ndarray:
@@ -322,3 +359,30 @@ def nsd_manifest(path: str | Path | None = None) -> dict:
 
         path = restricted_manifest_path("NSD")
     return load_file(path, "NSD manifest")
+
+
+def load_nsd_spec(spec: Any) -> ImageResponseData:
+    """``kind: nsd`` (:class:`~brainalign.config.vision.NSDDatasetSpec`): betas, trial design and the lazily read
+    ``nsd_stimuli.hdf5`` images of one subject; shared-1000 images are ``dataset.test_images``."""
+    from brainalign.data.loaders.hdf5_images import HDF5ImageSet
+
+    require_terms(spec, "NSD")
+    root = Path(spec.root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"NSD folder {root} does not exist; {_where('')}")
+    stim = stimuli_path(root)
+    if not stim.is_file():
+        raise DataError(f"NSD stimuli {stim} not found; {_where(_key(stim, root))}")
+    roi: str | None = None if spec.roi == "brainmask" else spec.roi
+    ds, ids = load_nsd(
+        root, spec.subject, spec.sessions, roi=roi, roi_values=tuple(spec.roi_values) if spec.roi_values else None,
+        average_repeats=spec.average_repeats, min_repeats=spec.min_repeats, fmt=spec.fmt, space=spec.space,
+        beta_version=spec.beta_version, zscore_sessions=spec.zscore_sessions,
+        trials_per_session=spec.trials_per_session, label_names=True,
+    )
+    images = HDF5ImageSet(f"NSD.subj{spec.subject:02d}", h5_path=stim, key="imgBrick", indices=tuple(ids.tolist()))
+    describe = {"kind": "nsd", "root": str(root), "subject": spec.subject, "sessions": ds.meta["sessions"],
+                "roi": ds.meta["roi"], "beta_version": spec.beta_version, "space": spec.space,
+                "zscore_sessions": spec.zscore_sessions, "units": ds.meta["units"], "files": ds.meta["files"],
+                "n_images": ds.n_images, "n_test_images": int(ds.test_images.sum()), "terms": NSD_TERMS_URL}
+    return ImageResponseData(images, ds, describe)
