@@ -245,3 +245,167 @@ def zscore_by_run(X: np.ndarray, runs: np.ndarray) -> np.ndarray:
         sd = block.std(0)
         out[rows] = np.where(sd > 0, (block - block.mean(0)) / np.where(sd > 0, sd, 1.0), 0.0)
     return out
+
+
+# --- whole-brain runs (``runs_25mm/``), onsets, masks and atlases ------------------------------------------------
+
+RUNS_FOLDER = "runs_25mm"
+ONSETS = "onsets"
+_NII = (".nii", ".nii.gz")
+
+
+def shifted_labels(onsets: list[tuple[float, float, str]], n_trs: int, tr: float, shift_s: float) -> np.ndarray:
+    """Per-TR labels of one run from its blocks, shifted for the haemodynamic lag.
+
+    TR ``i`` is acquired at ``t_i = i * tr`` s from the run start; it gets the condition of the block
+    ``(onset, duration, name)`` with ``onset <= t_i - shift_s < onset + duration``, else ``"rest"``. With
+    ``shift_s = 4`` and ``tr = 2.5`` a block with onset 15 s and duration 22.5 s labels TRs 8..16 (t = 20..40 s)
+    instead of 6..14.
+
+    Returns:
+        ``(n_trs,)`` str labels.
+    """
+    t = np.arange(n_trs) * float(tr) - float(shift_s)
+    out = np.full(n_trs, REST, dtype=object)
+    for onset, duration, name in onsets:
+        out[(t >= onset - 1e-6) & (t < onset + duration - 1e-6)] = name
+    return out.astype(str)
+
+
+def shift_attribute_labels(labels: np.ndarray, runs: np.ndarray, tr: float, shift_s: float) -> np.ndarray:
+    """Per-TR labels moved later by ``shift_s`` within each run (same rule as :func:`shifted_labels`).
+
+    TR ``i`` of a run gets the label of TR ``j = floor((i * tr - shift_s) / tr)`` of that run (the TR that was on
+    ``shift_s`` earlier), or ``"rest"`` when ``j < 0``. ``labels``, ``runs``: ``(n_trs,)`` in acquisition order.
+    """
+    out = np.asarray(labels).astype(object).copy()
+    for r in np.unique(runs):
+        idx = np.flatnonzero(runs == r)
+        src = np.floor((np.arange(idx.size) * tr - shift_s) / tr + 1e-9).astype(int)
+        lab = np.asarray(labels)[idx]
+        out[idx] = np.where(src >= 0, lab[np.clip(src, 0, None)], REST)
+    return out.astype(str)
+
+
+def _read_onsets(path: Path, name: str) -> list[tuple[float, float, str]]:
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            rows.append((float(parts[0]), float(parts[1]), name))
+        except (ValueError, IndexError):
+            raise DataError(f"{path} line {i}: expected '<onset> <duration> <weight>', got {line.strip()!r}") from None
+    return rows
+
+
+def read_mask(path: Path, shape: tuple[int, ...], affine: np.ndarray, what: str = "mask") -> np.ndarray:
+    """A NIfTI (or a folder of NIfTI masks: their union) as a ``shape`` bool volume of its non-zero voxels.
+
+    A volume of another shape or affine than the data is a one-line DataError naming the file."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.name.endswith(_NII))
+        if not files:
+            raise DataError(f"{what} folder {path} holds no .nii/.nii.gz files")
+        return np.any([read_mask(p, shape, affine, what) for p in files], axis=0)
+    return read_labels(path, shape, affine, what) != 0
+
+
+def read_labels(path: Path, shape: tuple[int, ...], affine: np.ndarray, what: str = "atlas") -> np.ndarray:
+    """The values of a 3-D NIfTI in the data's voxel grid ``shape`` / ``affine`` (``(*shape,)`` float)."""
+    if not path.is_file():
+        raise DataError(f"{what} {path} does not exist; give a NIfTI file or a folder of masks")
+    img = _load_image(path, what)
+    mshape = tuple(int(s) for s in img.shape)
+    if len(mshape) == 4 and mshape[3] == 1:
+        mshape = mshape[:3]
+    if mshape != tuple(shape):
+        raise DataError(f"{path}: {what} shape {mshape} does not match the data volume {tuple(shape)}; "
+                        "resample it to the runs' voxel grid")
+    if not np.allclose(img.affine, affine, atol=1e-3):
+        raise DataError(f"{path}: {what} affine differs from the runs' affine; resample it to the runs' voxel grid")
+    return np.asarray(img.dataobj, dtype=np.float64).reshape(shape)
+
+
+def read_atlas(path: Path, shape: tuple[int, ...], affine: np.ndarray, skip: tuple[Path, ...] = ()
+               ) -> dict[str, tuple[np.ndarray, Path]]:
+    """Networks of an atlas: ``{name: (bool volume, file)}``.
+
+    ``path`` is a folder of masks (one network per ``.nii``/``.nii.gz`` file, named by its stem, non-zero voxels;
+    files in ``skip`` — e.g. the brain mask — are left out) or a labelled NIfTI (one network per distinct
+    non-zero integer value, named ``label<value>``)."""
+    if path.is_dir():
+        files = [p for p in sorted(path.iterdir()) if p.name.endswith(_NII)
+                 and p.resolve() not in {s.resolve() for s in skip}]
+        if not files:
+            raise DataError(f"atlas folder {path} holds no masks (.nii/.nii.gz) besides the brain mask")
+        return {p.name.split(".nii")[0]: (read_labels(p, shape, affine, "network mask") != 0, p) for p in files}
+    values = read_labels(path, shape, affine, "atlas")
+    labels = [v for v in np.unique(np.round(values)) if v != 0]
+    if not labels:
+        raise DataError(f"atlas {path} has no non-zero labels")
+    return {f"label{int(v)}": (np.round(values) == v, path) for v in labels}
+
+
+def resolve_in_subject(folder: Path, name: str | os.PathLike) -> Path:
+    """A path as given when absolute or existing, else relative to the subject folder."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() or path.exists() else folder / path
+
+
+def load_haxby_runs(
+    mirror: str | os.PathLike | None = None,
+    subject: int = 1,
+    runs_folder: str = RUNS_FOLDER,
+    mask: str | os.PathLike = "masks_25mm/brain.nii.gz",
+    label_shift_s: float = 0.0,
+) -> HaxbyData:
+    """Whole-brain Haxby runs (one 4-D NIfTI per run in ``runs_folder``, sorted by name; run ``k`` (0-based)
+    reads ``onsets/task001_run<k+1:03d>/cond<c:03d>.txt`` for condition ``c`` of ``condition_key.txt``).
+
+    Args:
+        mask: a NIfTI (non-zero voxels) or a folder of masks (their union), in the runs' voxel grid; relative
+            paths are looked up in the subject folder.
+        label_shift_s: haemodynamic shift, see :func:`shifted_labels`.
+
+    Returns:
+        :class:`HaxbyData` with every TR (``rest`` included): ``X`` ``(n_trs, n_voxels)`` float32 raw values.
+    """
+    folder = _subject_folder(mirror, subject)
+    rdir = resolve_in_subject(folder, runs_folder)
+    if not rdir.is_dir():
+        raise DataError(f"no runs folder {rdir}; expected one 4-D NIfTI per run (e.g. {RUNS_FOLDER}/)")
+    files = sorted(p for p in rdir.iterdir() if p.name.endswith(_NII))
+    if not files:
+        raise DataError(f"runs folder {rdir} holds no .nii/.nii.gz files")
+    if not (folder / CONDITION_KEY).is_file():
+        raise DataError(f"{folder} lacks {CONDITION_KEY}; {_WHERE}")
+    categories = _read_condition_key(folder / CONDITION_KEY)
+    first = _load_image(files[0], "run")
+    vol, affine = tuple(int(s) for s in first.shape[:3]), np.asarray(first.affine, dtype=np.float64)
+    mask_vol = read_mask(resolve_in_subject(folder, mask), vol, affine, "mask")
+    if not mask_vol.any():
+        raise DataError(f"{resolve_in_subject(folder, mask)} selects no voxels; use a non-empty mask")
+    zooms = first.header.get_zooms()
+    tr = float(zooms[3]) if len(zooms) > 3 and zooms[3] > 0 else DEFAULT_TR
+    Xs, labels, runs = [], [], []
+    for k, f in enumerate(files):
+        img = _load_image(f, "run")
+        if len(img.shape) != 4 or tuple(img.shape[:3]) != vol or not np.allclose(img.affine, affine, atol=1e-3):
+            raise DataError(f"{f}: shape {tuple(img.shape)} / affine differ from {files[0].name}; "
+                            "every run must be 4-D in the same voxel grid")
+        n = int(img.shape[3])
+        Xs.append(np.asarray(img.dataobj)[mask_vol].T.astype(np.float32))
+        odir = folder / ONSETS / f"task001_run{k + 1:03d}"
+        blocks = []
+        for c, name in enumerate(categories, start=1):
+            p = odir / f"cond{c:03d}.txt"
+            if not p.is_file():
+                raise DataError(f"{folder} lacks {p.relative_to(folder)} (onsets of {name!r} in run {k + 1})")
+            blocks += _read_onsets(p, name)
+        labels.append(shifted_labels(blocks, n, tr, label_shift_s))
+        runs.append(np.full(n, k, dtype=np.int64))
+    return HaxbyData(X=np.ascontiguousarray(np.concatenate(Xs)), labels=np.concatenate(labels),
+                     runs=np.concatenate(runs), categories=categories, tr=tr, affine=affine, mask=mask_vol,
+                     voxel_ijk=np.argwhere(mask_vol).astype(np.int64), folder=folder)
