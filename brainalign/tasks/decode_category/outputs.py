@@ -2,7 +2,10 @@
 
 Writes ``metrics.csv`` (``decoder, metric, value``: accuracy, chance, per-run min/max, per-category recall, plus
 protocol columns), ``folds.csv`` (which runs trained each fold), ``predictions.csv`` (per sample),
-``confusion_<decoder>.png`` and ``results.json``.
+``confusion_<decoder>.png`` and ``results.json``; with ``ablate``: ``ablation.csv`` and ``ablation.png``
+(:mod:`.ablation`) and, with ``ablate.weights_map``, ``weights_map.nii.gz`` (mean over folds of the per-voxel
+norm over classes of the full ridge classifier's standardised weights, in the runs' grid and affine) and
+``weights_map.png``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class CategoryRun:
     results: dict[str, Any]
     jobs_run: list[str] = field(default_factory=list)
     jobs_reused: list[str] = field(default_factory=list)
+    ablation: pd.DataFrame | None = None
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -65,7 +69,7 @@ def outputs(cfg: Any, ctx: Any, jobs: list[Job], session: Session) -> CategoryRu
 
     out = session.out
     rows, folds, preds, results = [], [], [], {}
-    for job in jobs:
+    for job in (j for j in jobs if isinstance(j.spec, str)):
         kind = job.label
         table = session.store.table(job.uid, "predictions")
         res = results[kind] = load_result(session.store.document(job.uid, "result"), table)
@@ -80,6 +84,23 @@ def outputs(cfg: Any, ctx: Any, jobs: list[Job], session: Session) -> CategoryRu
     _write_csv(metrics, out / "metrics.csv")
     _write_csv(pd.DataFrame(folds), out / "folds.csv")
     _write_csv(pd.concat(preds, ignore_index=True), out / "predictions.csv")
+    ablation = _ablation(cfg, ctx, jobs, session) if cfg.ablate is not None else None
     atomic.write_json(out / "results.json", {k: r.to_dict() for k, r in results.items()} | {"protocol": protocol})
     return CategoryRun(out=out, metrics=metrics, results=results, jobs_run=list(session.ran),
-                       jobs_reused=list(session.reused))
+                       jobs_reused=list(session.reused), ablation=ablation)
+
+
+def _ablation(cfg: Any, ctx: Any, jobs: list[Job], session: Session) -> pd.DataFrame:
+    from brainalign.reports.weight_map import plot_weight_map, to_volume, write_nifti
+    from brainalign.tasks.decode_category.ablation import ablation_table, plot_ablation
+
+    table, weights = ablation_table(cfg, ctx, jobs, session)
+    _write_csv(table, session.out / "ablation.csv")
+    plot_ablation(table, session.out / "ablation.png",
+                  title=f"Haxby2001 subj{cfg.subject}: ridge classifier, full accuracy {table.full_accuracy.iloc[0]:.3f}")
+    if cfg.ablate.weights_map and ctx.voxel_ijk is not None:
+        vol = to_volume(weights, ctx.voxel_ijk, ctx.shape)
+        write_nifti(vol, ctx.affine, session.out / "weights_map.nii.gz")
+        plot_weight_map(vol, session.out / "weights_map.png",
+                        title="ridge classifier: norm over classes of standardised weights (mean of folds)")
+    return table
