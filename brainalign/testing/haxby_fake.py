@@ -66,3 +66,69 @@ def write_fake_haxby(
         "".join(f"task001 cond{i + 1:03d} {c}\n" for i, c in enumerate(categories))
     )
     return folder
+
+
+#: Networks of :func:`write_fake_haxby_runs`: name -> voxel slab along x (``x`` index) of the ``(4, 4, 3)`` grid.
+FAKE_NETWORKS = {"vt": 0, "hoc": 1, "white": 3}
+
+
+def write_fake_haxby_runs(
+    mirror: str | Path,
+    subject: int = 1,
+    n_runs: int = 4,
+    categories: Sequence[str] = CATEGORIES[:4],
+    block: int = 4,
+    rest: int = 3,
+    lag_trs: int = 2,
+    signal: float = 30.0,
+    noise: float = 10.0,
+    seed: int = 0,
+    tr: float = 2.5,
+) -> Path:
+    """Write a whole-brain Haxby layout under ``<mirror>/haxby2001_subj<subject>/`` and return that folder.
+
+    ``runs_25mm/task001_run<k>_bold_25mm.nii.gz`` int16 ``(4, 4, 3, n_trs)`` (25 mm voxels), ``onsets/`` (FSL
+    3-column, one file per run and condition), ``condition_key.txt`` and ``masks_25mm/``: ``brain`` (every voxel
+    but the corner column ``x = y = 3``), ``vt`` (plane ``x = 0``, strong signal), ``hoc`` (``x = 1``, weak
+    signal) and ``white`` (``x = 3``, no signal). The response of TR ``i`` carries the block that was on
+    ``lag_trs`` TRs earlier (so ``label_shift_s = lag_trs * tr`` recovers it).
+    """
+    import nibabel as nib
+
+    rng = np.random.default_rng(seed)
+    folder = Path(mirror) / f"haxby2001_subj{subject}"
+    shape = (4, 4, 3)
+    affine = np.array([[-25.0, 0, 0, 50], [0, 25, 0, -50], [0, 0, 25, -25], [0, 0, 0, 1]])
+    gain = np.zeros(shape)
+    gain[0], gain[1] = 1.0, 0.3
+    patterns = {c: rng.standard_normal(shape) * gain for c in categories}
+    for sub in ("runs_25mm", "masks_25mm", "onsets"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for r in range(n_runs):
+        seq = ["rest"] * rest
+        odir = folder / "onsets" / f"task001_run{r + 1:03d}"
+        odir.mkdir(exist_ok=True)
+        for c in rng.permutation(list(categories)):
+            (odir / f"cond{list(categories).index(c) + 1:03d}.txt").write_text(
+                f"{len(seq) * tr:.1f}\t{block * tr:.1f}\t1\n")
+            seq += [str(c)] * block + ["rest"] * rest
+        seq += ["rest"] * lag_trs
+        vols = []
+        for i in range(len(seq)):
+            lab = seq[i - lag_trs] if i >= lag_trs else "rest"
+            v = 1000.0 + 30.0 * r + noise * rng.standard_normal(shape)
+            vols.append(v + (signal * patterns[lab] if lab != "rest" else 0.0))
+        img = nib.Nifti1Image(np.stack(vols, -1).round().astype(np.int16), affine)
+        img.header.set_zooms((25.0, 25.0, 25.0, tr))
+        img.header.set_xyzt_units("mm", "sec")
+        nib.save(img, str(folder / "runs_25mm" / f"task001_run{r + 1:03d}_bold_25mm.nii.gz"))
+    brain = np.ones(shape, dtype=np.int16)
+    brain[3, 3] = 0
+    nib.save(nib.Nifti1Image(brain, affine), str(folder / "masks_25mm" / "brain.nii.gz"))
+    for name, x in FAKE_NETWORKS.items():
+        m = np.zeros(shape, dtype=np.uint8)
+        m[x] = 1
+        nib.save(nib.Nifti1Image(m, affine), str(folder / "masks_25mm" / f"{name}.nii.gz"))
+    (folder / "condition_key.txt").write_text(
+        "".join(f"task001 cond{i + 1:03d} {c}\n" for i, c in enumerate(categories)))
+    return folder
