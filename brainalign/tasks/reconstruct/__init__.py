@@ -6,7 +6,9 @@ held-out images (one engine job each, :mod:`.plan` keys, :mod:`.job`); then (:mo
 the training image whose embedding is nearest to the decoded one; ``generate``: a diffusers generator fed the
 decoded embeddings, one job per decoder), PixCorr / SSIM and two-way identification of the reconstructions on
 feature layers, and decode -> re-encode. MindEye decoders trained here keep a resumable run folder under
-``OUT/decoders/<job uid>/``; ``brainalign train-decoder`` (:mod:`.train`) trains one on its own.
+``OUT/decoders/<job uid>/``; ``brainalign train-decoder`` (:mod:`.train`) trains one on its own. With
+``subjects:`` (and ``adapt:``) the run is multi-subject (:mod:`.multisubject`): one shared space for all subjects,
+per-subject metrics, and the new subject's adaptation curve.
 """
 
 from __future__ import annotations
@@ -32,14 +34,28 @@ class ReconstructTask:
     def prepare(self, cfg: Any, progress: bool) -> Any:
         from brainalign.tasks.reconstruct.data import prepare
 
-        return prepare(cfg, progress, train_root=None if self.out is None else Path(self.out) / "decoders")
+        root = None if self.out is None else Path(self.out) / "decoders"
+        if cfg.subjects:
+            from brainalign import settings
+            from brainalign.tasks.reconstruct.multisubject import prepare_multi
+
+            return prepare_multi(cfg, progress, root if root is not None else settings.cache_dir("decoder_runs"))
+        return prepare(cfg, progress, train_root=root)
 
     def plan(self, cfg: Any, context: Any) -> list[Any]:
+        if cfg.subjects:
+            from brainalign.tasks.reconstruct.multisubject import plan_multi
+
+            return plan_multi(cfg, context)
         from brainalign.tasks.reconstruct.plan import plan
 
         return plan(cfg, context)
 
     def outputs(self, cfg: Any, context: Any, jobs: list[Any], session: Any) -> Any:
+        if cfg.subjects:
+            from brainalign.tasks.reconstruct.multisubject import outputs_multi
+
+            return outputs_multi(cfg, context, jobs, session)
         from brainalign.tasks.reconstruct.outputs import outputs
 
         return outputs(cfg, context, jobs, session)

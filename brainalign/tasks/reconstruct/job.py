@@ -82,7 +82,12 @@ def fit_decoder(spec: DecoderSpec, ctx: Any, checkpoint_dir: Any = None) -> Any:
 
 
 def run_job(job: Job, ctx: Any, progress: bool) -> JobOutput:
-    """Fit (or load) one decoder and decode the test images (see the module docstring)."""
+    """Fit (or load) one decoder and decode the test images (see the module docstring); the jobs of a
+    multi-subject run go to :func:`brainalign.tasks.reconstruct.multisubject.run_multi_job`."""
+    from brainalign.tasks.reconstruct.multisubject import MultiContext, run_multi_job
+
+    if isinstance(ctx, MultiContext):
+        return run_multi_job(job, ctx, progress)
     cfg: ReconstructConfig = ctx.cfg
     spec = next(d for d in cfg.decoders if d.label == job.spec["decoder"])
     t0 = time.perf_counter()

@@ -23,6 +23,9 @@ JOB_FILE = "job.json"
 
 
 def _decoder(cfg: ReconstructConfig, label: str) -> Any:
+    if cfg.subjects:
+        raise ConfigError("train-decoder trains one subject's decoder; a multi-subject config (subjects:) trains its "
+                          "shared space inside brainalign reconstruct")
     specs = {d.label: d for d in cfg.decoders}
     if label not in specs:
         raise ConfigError(f"no decoder named {label!r} in the config; known: {', '.join(specs)}")
