@@ -72,7 +72,7 @@ def plot_ablation(table: pd.DataFrame, path: str | Path, title: str = "Network a
     import matplotlib.pyplot as plt
 
     n = len(table)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * n + 2), 4), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * n + 2), 4.6), constrained_layout=True)
     x = np.arange(n)
     ax.bar(x - 0.2, table["drop"], 0.4, color="tab:blue", label="network removed (95% CI, runs bootstrap)")
     err = np.vstack([table["drop"] - table["ci_low"], table["ci_high"] - table["drop"]]).clip(0)
@@ -87,7 +87,7 @@ def plot_ablation(table: pd.DataFrame, path: str | Path, title: str = "Network a
     ax.set_xticks(x, [f"{r.network}\n({r.n_voxels} vox)" for r in table.itertuples()])
     ax.set_ylabel("accuracy drop (full - ablated)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic.writing(path, suffix=".png") as tmp:
