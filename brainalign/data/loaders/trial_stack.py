@@ -38,11 +38,12 @@ def stack_trials(
         for v0 in range(0, betas.shape[1], 4096):  # float64 sums, one voxel block at a time
             block = betas[order, v0 : v0 + 4096].astype(np.float64)
             y[:, v0 : v0 + 4096] = np.add.reduceat(block, starts, axis=0) / counts[:, None]
-        y = y[keep]
+        y = y if keep.all() else y[keep]
     else:
         rank = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
         y = np.full((int(counts[keep].max()), ids.size, betas.shape[1]), np.nan, dtype=np.float32)
         ok = rank < y.shape[0]
         y[rank[ok], inverse[order][ok]] = betas[order[ok]]
-        y = y[:, keep]
+        if not keep.all():
+            y = y[:, keep]
     return y, ids[keep], counts[keep]
