@@ -32,7 +32,8 @@ class ReconstructContext:
         responses: ``(n_repeats, n_images, n_voxels)`` float32 single trials (NaN-padded repeats).
         target: ``(n, d)`` (pooling ``mean``) or ``(n, k, k, c)`` target embeddings; ``target_c`` the same minus the
             training images' mean (decoders fit and compare centred embeddings).
-        tr, te: sorted train / test image indices.
+        tr, te: train / test image indices in content order; ``rank`` ``(n,)`` each image's position in that
+            order (the group of its trials: file order never changes a fit).
         metric_features: ``{"model:layer": (n, c)}`` mean-pooled features of every image (feature metrics).
         describe: provenance for ``data_report.json``.
         digests: ``{"data": ..., "target": ...}`` content digests the job keys hold.
@@ -48,6 +49,7 @@ class ReconstructContext:
     target_c: np.ndarray
     tr: np.ndarray
     te: np.ndarray
+    rank: np.ndarray
     metric_features: dict[str, np.ndarray]
     describe: dict[str, Any]
     digests: dict[str, Any] = field(default_factory=dict)
@@ -173,7 +175,7 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
     metas = {d.label: _checkpoint_meta(Path(d.checkpoint)) for d in cfg.decoders if d.checkpoint is not None}
     measured = None if is_simulated(cfg.dataset) else measured_data(cfg.dataset)
     images = load_images(cfg.dataset.images, cfg.dataset.n_images) if measured is None else measured.images
-    tr, te, how = image_split(None if measured is None else measured.dataset.test_images, len(images),
+    tr, te, how = image_split(None if measured is None else measured.dataset.test_images, images,
                               cfg.cv.test_fraction, cfg.cv.seed)
     if te.size < cfg.retrieval.n_candidates:
         raise ConfigError(f"{te.size} test images cannot fill {cfg.retrieval.n_candidates}-way retrieval; raise "
@@ -184,6 +186,10 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
     data = simulated_data(cfg.dataset, images, driver) if measured is None else measured
     ds = data.dataset
     responses = np.asarray(ds.responses if ds.responses.ndim == 3 else ds.responses[None], dtype=np.float32)
+    if ds.voxel_ijk is not None:  # decoders see voxels in grid (C) order, whatever order a file stores them in
+        responses = responses[..., np.lexsort(np.asarray(ds.voxel_ijk).T[::-1])]
+    rank = np.empty(len(images), dtype=np.int64)
+    rank[np.concatenate([tr, te])] = np.arange(tr.size + te.size)
     for d in cfg.decoders:
         if d.checkpoint is not None:
             _check_checkpoint_shape(d.label, metas[d.label], responses.shape[2], list(target.shape[1:]),
@@ -194,7 +200,9 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
 
     ctx = ReconstructContext(
         cfg=cfg, images=images, image_ids=np.asarray(ds.image_ids), responses=responses, target=target,
-        target_c=target_c, tr=tr, te=te, metric_features=feats, describe={**data.describe, "split": how},
+        target_c=target_c, tr=tr, te=te, rank=rank, metric_features=feats,
+        describe={**data.describe, "split": how, "voxel_order": "grid (C) order" if ds.voxel_ijk is not None
+                  else "as loaded"},
         train_root=train_root if train_root is not None else settings.cache_dir("decoder_runs"))
     ctx.digests = {"data": data_digest(responses, tr, te, images, ds.roi), "target": target_digest(cfg)}
     ctx.checkpoints = {d.label: folder_fingerprint(Path(d.checkpoint)) for d in cfg.decoders

@@ -76,9 +76,10 @@ def fit_decoder(spec: DecoderSpec, ctx: Any, checkpoint_dir: Any = None) -> Any:
     cfg = ctx.cfg
     X, img = training_set(ctx.responses, ctx.tr, spec.train_on or cfg.train_on)
     dec = make_decoder(spec, cfg)
+    groups = ctx.rank[img]
     if spec.kind == "mindeye":
-        return dec.fit(X, ctx.target_c[img], groups=img, checkpoint_dir=checkpoint_dir)
-    return dec.fit(X, ctx.target_c[img], groups=img if len(img) > len(np.unique(img)) else None)
+        return dec.fit(X, ctx.target_c[img], groups=groups, checkpoint_dir=checkpoint_dir)
+    return dec.fit(X, ctx.target_c[img], groups=groups if len(img) > len(np.unique(img)) else None)
 
 
 def run_job(job: Job, ctx: Any, progress: bool) -> JobOutput:

@@ -126,18 +126,41 @@ def measured_data(spec: Any) -> VisionData:
     return VisionData(dataset=ds, images=images, generating={}, describe=describe)
 
 
-def image_split(ds_test: np.ndarray | None, n_images: int, test_fraction: float, seed: int
+def image_digests(images: ImageStimulusSet) -> np.ndarray:
+    """``(n,)`` sha256 of each image's decoded RGB pixels and shape (its identity, whatever its file or id)."""
+    import hashlib
+
+    out = []
+    for i in range(len(images)):
+        a = np.ascontiguousarray(images.load_array(i))
+        out.append(hashlib.sha256(f"{a.shape}".encode() + a.tobytes()).hexdigest())
+    return np.asarray(out)
+
+
+def canonical(idx: np.ndarray, digests: np.ndarray) -> np.ndarray:
+    """``idx`` ordered by image content (ties by position): fits and scores then see the images in one order
+    whatever order a file format stores them in."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return idx[np.lexsort((idx, digests[idx]))]
+
+
+def image_split(ds_test: np.ndarray | None, images: ImageStimulusSet, test_fraction: float, seed: int
                 ) -> tuple[np.ndarray, np.ndarray, str]:
     """``(train, test, description)``: the dataset's predefined held-out images (NSD shared-1000) when it has
-    them, else a seeded random ``test_fraction`` of the images (all repeats of an image on one side)."""
+    them, else a seeded random ``test_fraction`` of the images (all repeats of an image on one side); both sides
+    in content order (:func:`canonical`)."""
     from brainalign.data.visual import train_test_images
 
+    n_images = len(images)
     if ds_test is not None and np.asarray(ds_test).any() and not np.asarray(ds_test).all():
         mask = np.asarray(ds_test, dtype=bool)
-        return (np.flatnonzero(~mask), np.flatnonzero(mask),
-                "the dataset's predefined test images (e.g. NSD shared-1000); cv.test_fraction unused")
-    tr, te = train_test_images(n_images, test_fraction, seed)
-    return tr, te, "random split by image (all repeats of an image together)"
+        tr, te = np.flatnonzero(~mask), np.flatnonzero(mask)
+        how = "the dataset's predefined test images (e.g. NSD shared-1000); cv.test_fraction unused"
+    else:
+        tr, te = train_test_images(n_images, test_fraction, seed)
+        how = "random split by image (all repeats of an image together)"
+    digests = image_digests(images)
+    return canonical(tr, digests), canonical(te, digests), how + "; images in content order"
 
 
 def with_ceiling(data: VisionData, test: np.ndarray) -> VisionData:

@@ -174,13 +174,14 @@ def check_encoder_layers(cfg: VisionScoreConfig, sources: list[FeatureSource]) -
                               f"scores; scored layers: {', '.join(sorted(scored))}")
 
 
-def check_split(cfg: VisionScoreConfig, n_images: int, test_images: np.ndarray | None = None
+def check_split(cfg: VisionScoreConfig, images: ImageStimulusSet, test_images: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The holdout split by image (the dataset's ``test_images`` when it has them) and its description; a
     one-line ConfigError when either side is too small to fit or score."""
     from brainalign.tasks.vision.data import image_split
 
-    tr, te, how = image_split(test_images, n_images, cfg.cv.test_fraction, cfg.cv.seed)
+    n_images = len(images)
+    tr, te, how = image_split(test_images, images, cfg.cv.test_fraction, cfg.cv.seed)
     if te.size < 3 or tr.size < 2 * cfg.encoder.inner_folds:
         raise ConfigError(f"{n_images} images split {tr.size} train / {te.size} test: too few for "
                           f"{cfg.encoder.inner_folds} inner folds and a test correlation; raise dataset.n_images "
@@ -273,7 +274,7 @@ def prepare(cfg: VisionScoreConfig, progress: bool = True) -> VisionContext:
     entries = validate(cfg)
     measured = None if is_simulated(cfg.dataset) else measured_data(cfg.dataset)  # a bad folder fails here, before any feature
     images = load_images(cfg.dataset.images, cfg.dataset.n_images) if measured is None else measured.images
-    tr, te, how = check_split(cfg, len(images), None if measured is None else measured.dataset.test_images)
+    tr, te, how = check_split(cfg, images, None if measured is None else measured.dataset.test_images)
     sources, driver_map = extract_sources(cfg, entries, images, progress)
     check_encoder_layers(cfg, sources)
     if PIXELS in cfg.baselines:
