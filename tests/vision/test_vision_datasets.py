@@ -125,8 +125,10 @@ def test_simulated_subject_through_betas_and_nsd_layouts(tmp_path, image_folder,
         info = write_simulated_nsd(data, root, int16=int16, trials_per_session=80, chunks=CHUNKS)
         nsd = {"kind": "nsd", "root": str(root), "accept_terms": True, "zscore_sessions": False,
                "trials_per_session": info["trials_per_session"]}
-        got = _score(_write(tmp_path, nsd, f"nsd{int(int16)}.yaml"), tmp_path / f"n{int(int16)}")
+        got = _score(_write(tmp_path, nsd, f"nsd{int(int16)}.yaml", maps=not int16), tmp_path / f"n{int(int16)}")
         out[int16] = _compare(sim, got, info["voxel_order"])
+    assert (tmp_path / "n0" / "best_r.nii.gz").is_file()  # the map on the subject's own grid and affine
+    assert (tmp_path / "n0" / "brain_map_volume.png").is_file() or (tmp_path / "n0" / "brain_map_mni.png").is_file()
     print(f"\nmax |r_file - r_memory|: betas npy {d_betas:.2e}, NSD float32 {out[False]:.2e}, "
           f"NSD int16 x 300 {out[True]:.2e}")
     assert d_betas < 1e-6 and out[False] < 1e-6
@@ -154,3 +156,19 @@ def test_bad_dataset_folders_fail_in_one_line_before_anything_is_written(tmp_pat
     assert res.exit_code == 2 and match in res.output, res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_brain_maps_in_the_data_space(tmp_path):
+    import nibabel as nib
+
+    from brainalign.reports.brain_maps import fsaverage5_textures, plot_fsaverage_vertices, plot_volume_map
+
+    tex = fsaverage5_textures(np.array([0.5, 0.2, 0.9]), np.array([3, 20000, 7]), np.array(["lh", "lh", "rh"]))
+    assert tex["left"][3] == 0.5 and tex["right"][7] == 0.9 and np.isfinite(tex["left"]).sum() == 1
+    png = plot_fsaverage_vertices(np.linspace(0, 1, 50), np.arange(50) * 100, np.repeat(["lh", "rh"], 25),
+                                  tmp_path / "fs.png", "fsaverage")
+    assert png.stat().st_size > 1000
+    vol = np.zeros((6, 7, 5), np.float32)
+    vol[2:4, 2:5, 1:4] = 0.4
+    nib.save(nib.Nifti1Image(vol, np.diag([1.8, 1.8, 1.8, 1.0])), tmp_path / "r.nii.gz")
+    assert plot_volume_map(tmp_path / "r.nii.gz", tmp_path / "vol.png", "subject").stat().st_size > 1000

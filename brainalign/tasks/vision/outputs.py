@@ -2,8 +2,10 @@
 
 ``scores.csv`` (one row per voxel and job: ``model, random_init, layer, depth, encoder, dataset, subject, target,
 roi, noise_ceiling, r, r_ceiled``), ``summary.csv`` (per ROI means), ``best_layers.csv``, ``windows.csv``,
-``jobs.csv``, ``layer_profile_vision.png``, brain maps (``best_r.nii.gz``, ``brain_map_mni.png``,
-``brain_map_fsaverage.png``) and ``data_report.json``.
+``jobs.csv``, ``layer_profile_vision.png``, brain maps in the data's space (``best_r.nii.gz`` + ``brain_map_mni.png``
++ ``brain_map_fsaverage.png`` for MNI data, ``best_r.nii.gz`` + ``brain_map_volume.png`` for a subject volume,
+``brain_map_fsaverage.png`` for fsaverage vertices) and ``data_report.json`` (measured data: the ceiling's
+convention and that there is no ground truth).
 """
 
 from __future__ import annotations
@@ -127,23 +129,38 @@ def plot_vision_profile(summary: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_brain_maps(scores: pd.DataFrame, summary: pd.DataFrame, ds: VisualDataset, out: Path) -> dict[str, str]:
-    """Per-voxel r of the best trained job (by mean r over all voxels) as NIfTI + MNI and fsaverage PNGs."""
-    from brainalign.data.visual import save_voxel_map
-    from brainalign.reports.brain_maps import plot_fsaverage_map, plot_mni_map
-
-    if ds.voxel_ijk is None or "MNI" not in ds.space:
-        log.info("no brain maps: voxels are not on an MNI grid")
-        return {}
+def _best_voxels(scores: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The best trained job (by mean r over all voxels; pixels only when nothing else) and its voxel rows."""
     s = summary[(summary["roi"] == "all") & ~summary["random_init"] & (summary["model"] != GROUND_TRUTH)]
     s = s[s["model"] != "pixels"] if (s["model"] != "pixels").any() else s
     best = s.loc[s["r_mean"].idxmax()]
     sel = scores[(scores["model"] == best["model"]) & (scores["layer"] == best["layer"])
                  & (scores["encoder"] == best["encoder"])].sort_values("target")
-    nii = save_voxel_map(sel["r"].to_numpy(), ds, out / "best_r.nii.gz")
+    return best, sel
+
+
+def write_brain_maps(scores: pd.DataFrame, summary: pd.DataFrame, ds: VisualDataset, out: Path) -> dict[str, str]:
+    """Per-voxel r of the best trained job in the data's own space: MNI (NIfTI + MNI slices + fsaverage5
+    projection), a subject volume (NIfTI on its grid and affine + slices, ``brain_map_volume.png``) or fsaverage
+    vertices (``brain_map_fsaverage.png`` on fsaverage5)."""
+    from brainalign.data.visual import save_voxel_map
+    from brainalign.reports import brain_maps as bm
+
+    best, sel = _best_voxels(scores, summary)
+    r = sel["r"].to_numpy()
     title = f"held-out r: {best['model']} {best['layer']} {best['encoder']}"
-    return {"nifti": str(nii), "mni": str(plot_mni_map(nii, out / "brain_map_mni.png", title)),
-            "fsaverage": str(plot_fsaverage_map(nii, out / "brain_map_fsaverage.png", title))}
+    if ds.vertices is not None and ds.hemisphere is not None:
+        return {"fsaverage": str(bm.plot_fsaverage_vertices(r, ds.vertices, ds.hemisphere,
+                                                            out / "brain_map_fsaverage.png", title))}
+    if ds.voxel_ijk is None or ds.affine is None or ds.volume_shape is None:
+        log.info("no brain maps: the responses have neither a volume grid nor surface vertices")
+        return {}
+    nii = save_voxel_map(r, ds, out / "best_r.nii.gz")
+    if "MNI" not in ds.space:
+        return {"nifti": str(nii), "volume": str(bm.plot_volume_map(nii, out / "brain_map_volume.png",
+                                                                     f"{title} ({ds.space or 'subject space'})"))}
+    return {"nifti": str(nii), "mni": str(bm.plot_mni_map(nii, out / "brain_map_mni.png", title)),
+            "fsaverage": str(bm.plot_fsaverage_map(nii, out / "brain_map_fsaverage.png", title))}
 
 
 def job_table(jobs: list[Job], ds: VisualDataset) -> pd.DataFrame:
