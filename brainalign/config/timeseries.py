@@ -48,13 +48,26 @@ class ResampleSpec(Strict):
 
 
 class TargetsSpec(Strict):
-    """Which targets are scored: ``select`` (names; default all) and ``combine`` (new targets, each the mean time
-    course of the named ones, e.g. a network: ``{LH_language: [Lang_LH_IFG, ...]}``); ``summary``: the target the
-    summary and best layers report (default: all targets averaged)."""
+    """Which targets are scored and summarised.
+
+    ``select``: names to keep (default all). ``combine``: new targets, each the mean *time course* of the named
+    ones (``{LH_mean: [Lang_LH_IFG, ...]}``). ``groups``: named sets of targets whose *r* are averaged in the summary
+    (each target fitted on its own; e.g. a network of fROIs). ``summary``: the target or group the summary and best
+    layers report (default: the mean r over all targets)."""
 
     select: list[str] | None = None
     combine: dict[str, list[str]] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
     summary: str | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> TargetsSpec:
+        clash = set(self.groups) & set(self.combine)
+        if clash:
+            raise ValueError(f"targets: {sorted(clash)} is both a combined target and a group; rename one")
+        if any(not v for v in self.groups.values()):
+            raise ValueError("targets.groups: every group needs at least one target")
+        return self
 
 
 class JointSpec(Strict):

@@ -66,12 +66,25 @@ def select_targets(ds: TimeSeriesDataset, spec: TargetsSpec) -> TimeSeriesDatase
         out = ds
     else:
         out = TimeSeriesDataset(ds.name, [_combined(r, spec) for r in ds.runs], ds.meta)
-    if spec.summary is not None:
-        for r in out.runs:
-            if spec.summary not in set(r.target_ids):
-                raise ConfigError(f"targets.summary {spec.summary!r} is not a target of run {r.run_id}; name one of "
-                                  "its targets or a combined one")
+    for r in out.runs:
+        have = set(r.target_ids)
+        for name, members in spec.groups.items():
+            missing = [m for m in members if m not in have]
+            if missing:
+                raise ConfigError(f"targets.groups.{name}: {missing} are not targets of run {r.run_id}; fix the names")
+        if spec.summary is not None and spec.summary not in have and spec.summary not in spec.groups:
+            raise ConfigError(f"targets.summary {spec.summary!r} is not a target of run {r.run_id}; name one of "
+                              "its targets, a combined one or a group")
     return out
+
+
+def summary_columns(spec: TargetsSpec, target_ids: list[str]) -> list[int] | None:
+    """Columns whose r make the summary statistic: a group's members, one target, or ``None`` (all targets)."""
+    if spec.summary is None:
+        return None
+    names = spec.groups.get(spec.summary, [spec.summary])
+    cols = [target_ids.index(n) for n in names if n in target_ids]
+    return cols or None
 
 
 def dataset_digest(ds: TimeSeriesDataset) -> str:

@@ -76,6 +76,7 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
     import pandas as pd
 
     from brainalign.metrics.timeseries_stats import default_block_len
+    from brainalign.tasks.timeseries.data import summary_columns
     from brainalign.tasks.timeseries.protocols import cross, within
     from brainalign.tasks.timeseries.stats import segment_stats
 
@@ -90,10 +91,9 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
         units = [*(within(cfg, ds, X, Y, make) if "within" in cfg.protocols else []),
                  *(cross(cfg, ds, X, Y, make) if "cross" in cfg.protocols else [])]
         for u_i, u in enumerate(units):
-            ids = list(u.target_ids)
-            col = ids.index(cfg.targets.summary) if cfg.targets.summary in ids else None
+            cols = summary_columns(cfg.targets, list(u.target_ids))
             st = segment_stats(u.y, u.pred, u.segments, block_len, cfg.stats.n_perm, cfg.stats.n_boot,
-                               cfg.stats.seed, col)
+                               cfg.stats.seed, cols)
             frames.append(pd.DataFrame({
                 "protocol": u.protocol, "model": spec.source, "random_init": spec.random_init,
                 "resample": spec.resample.method, **info, "dataset": ds.name, "subject": u.subject,
@@ -102,9 +102,8 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
                 "block_len": block_len, "kind": "baseline" if spec.is_baseline else "model"}))
             nulls.append(st.summary_null)
             boots.append(st.summary_boot)
-            t = col if col is not None else slice(None)
-            measured = u.y[:, t] if col is not None else u.y.mean(1)
-            predicted = u.pred[:, t] if col is not None else u.pred.mean(1)
+            t = cols if cols is not None else slice(None)
+            measured, predicted = u.y[:, t].mean(1), u.pred[:, t].mean(1)  # a group's mean, for display
             courses.append(pd.DataFrame({"protocol": u.protocol, "unit": u_i, "subject": u.subject,
                                          "train_subject": u.train_subject, "layer_index": info["layer_index"],
                                          "tr_index": np.arange(len(measured)), "measured": measured,

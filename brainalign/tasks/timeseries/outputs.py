@@ -64,9 +64,12 @@ def summarize(cfg: TimeSeriesConfig, jobs: list[Job], store: Any) -> tuple[pd.Da
 
 
 def _summary_stat(cfg: TimeSeriesConfig, g: pd.DataFrame) -> float:
-    if cfg.targets.summary is not None:
-        return float(g.loc[g["target"] == cfg.targets.summary, "r"].iloc[0])
-    return float(g["r"].mean())
+    """The unit's summary statistic: mean r over the summary group / target (all targets when unset)."""
+    from brainalign.tasks.timeseries.data import summary_columns
+
+    cols = summary_columns(cfg.targets, list(g["target"]))
+    r = g["r"].to_numpy()
+    return float(r[cols].mean() if cols is not None else r.mean())
 
 
 def add_fdr(scores: pd.DataFrame, alpha: float) -> pd.DataFrame:

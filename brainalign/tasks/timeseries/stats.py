@@ -21,7 +21,7 @@ _TARGET_CHUNK = 2048
 class SegmentStats:
     """``r`` (t,) mean over segments of the per-segment r; ``r_pooled`` (t,) r over all held-out TRs; ``p`` (t,)
     one-sided block-permutation p of ``r``; ``summary_null`` (n_perm,) and ``summary_boot`` (n_boot,) of the
-    summary statistic (``summary`` column, or the mean over targets when ``None``)."""
+    summary statistic (mean r over the ``summary`` columns, or over all targets when ``None``)."""
 
     r: np.ndarray
     r_pooled: np.ndarray
@@ -31,9 +31,10 @@ class SegmentStats:
 
 
 def segment_stats(y: np.ndarray, pred: np.ndarray, segments: Sequence[tuple[np.ndarray, Sequence[int]]],
-                  block_len: int, n_perm: int, n_boot: int, seed: int, summary: int | None) -> SegmentStats:
+                  block_len: int, n_perm: int, n_boot: int, seed: int, summary: list[int] | None) -> SegmentStats:
     """Statistics of held-out predictions. ``segments``: per fold, the indices of its TRs (in time order) and
-    the lengths of the runs they come from; ``summary``: a target column or ``None`` (mean over targets)."""
+    the lengths of the runs they come from; ``summary``: the target columns whose r are averaged into the summary
+    statistic (``None``: all targets)."""
     from brainalign.metrics.correlation import pearson_r
 
     t, k = y.shape[1], len(segments)
@@ -48,7 +49,7 @@ def segment_stats(y: np.ndarray, pred: np.ndarray, segments: Sequence[tuple[np.n
         if n_boot:
             boot += _chunked_boot(ys, ps, block_len, n_boot, seed + 7919 + s, lengths) / k
     p = (1.0 + (null >= r - 1e-12).sum(0)) / (1.0 + n_perm) if n_perm else np.full(t, np.nan)
-    pick = (lambda a: a[:, summary]) if summary is not None else (lambda a: a.mean(1))
+    pick = (lambda a: a[:, summary].mean(1)) if summary is not None else (lambda a: a.mean(1))
     all_idx = np.concatenate([idx for idx, _ in segments])
     return SegmentStats(r=r, r_pooled=pearson_r(y[all_idx], pred[all_idx]), p=p,
                         summary_null=pick(null), summary_boot=pick(boot))
