@@ -35,33 +35,51 @@ def _tar(path: Path, behav_rows: np.ndarray) -> None:
                 tar.addfile(info, buf)
 
 
-def mindeye2(root: Path, n_voxels: int = 7, seed: int = 0) -> dict:
-    """2 train sessions x 6 trials + 1 test tar (4 trials) over 10 images of a 20-image brick."""
+def mindeye2(root: Path, n_voxels: int = 7, seed: int = 0, n_images: int | None = None, size: int = 8) -> dict:
+    """2 train sessions x 6 trials + 1 test tar (4 trials) over 10 images of a 20-image brick.
+
+    With ``n_images``: that many images of an ``n_images + 4`` brick (``size`` x ``size`` pixels), a quarter of
+    them (at least 3) the test set shown 3 times in session 3 (the test tar), the others shown once in each of
+    train sessions 1 and 2 (shuffled within a session)."""
     import h5py
 
     rng = np.random.default_rng(seed)
-    tps = 6
-    betas = rng.normal(size=(3 * tps, n_voxels)).astype(np.float32)
+    if n_images is None:
+        tps, brick = 6, 20
+        ids = np.array([3, 4, 5, 3, 6, 7, 8, 4, 9, 10, 5, 11, 0, 1, 0, 1, 12, 12])  # trials 12..17 of session 3: test
+        session = 1 + np.arange(ids.size) // tps
+        test_ids = [0, 1, 12]
+    else:
+        brick = n_images + 4
+        chosen = np.sort(rng.choice(brick, n_images, replace=False))
+        n_test = max(n_images // 4, 3)
+        test_ids, train_ids = chosen[:n_test].tolist(), chosen[n_test:]
+        blocks = [rng.permutation(train_ids), rng.permutation(train_ids), rng.permutation(np.repeat(test_ids, 3))]
+        ids = np.concatenate(blocks)
+        session = np.concatenate([np.full(b.size, s) for s, b in enumerate(blocks, 1)])
+    betas = rng.normal(size=(ids.size, n_voxels)).astype(np.float32)
     with h5py.File(root / "betas_all_subj01_fp32_renorm.hdf5", "w") as f:
         f.create_dataset("betas", data=betas)
-    images = rng.random((20, 3, 8, 8)).astype(np.float16)
+    images = rng.random((brick, 3, size, size)).astype(np.float16)
     with h5py.File(root / "coco_images_224_float16.hdf5", "w") as f:
         f.create_dataset("images", data=images)
-    ids = np.array([3, 4, 5, 3, 6, 7, 8, 4, 9, 10, 5, 11, 0, 1, 0, 1, 12, 12])  # trials 12..17 of session 3: test
     rows = np.full((ids.size, 17), -1.0)
     rows[:, 0] = ids
     rows[:, 1] = 1
-    rows[:, 2] = 1 + np.arange(ids.size) // tps
+    rows[:, 2] = session
     rows[:, 5] = np.arange(ids.size)
-    rows[:, 16] = np.isin(ids, [0, 1, 12])
-    _tar(root / "wds/subj01/train/0.tar", rows[:6])
-    _tar(root / "wds/subj01/train/1.tar", rows[6:12])
-    _tar(root / "wds/subj01/new_test/0.tar", rows[12:][::-1])
-    return {"betas": betas, "ids": ids, "images": images}
+    rows[:, 16] = np.isin(ids, test_ids)
+    _tar(root / "wds/subj01/train/0.tar", rows[session == 1])
+    _tar(root / "wds/subj01/train/1.tar", rows[session == 2])
+    _tar(root / "wds/subj01/new_test/0.tar", rows[session == 3][::-1])
+    return {"betas": betas, "ids": ids, "images": images, "test_ids": test_ids}
 
 
-def algonauts(root: Path, seed: int = 0) -> dict:
-    """subj01: 6 training images, lh 5 / rh 4 vertices, prf-visualrois + floc-faces masks and mappings."""
+def algonauts(root: Path, seed: int = 0, n_images: int | None = None, size: int = 8) -> dict:
+    """subj01: 6 training images, lh 5 / rh 4 vertices, prf-visualrois + floc-faces masks and mappings.
+
+    With ``n_images``: that many training images (distinct NSD ids, ``size`` x ``size`` pixels; the release has
+    no repeats, its responses are means)."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
@@ -69,9 +87,9 @@ def algonauts(root: Path, seed: int = 0) -> dict:
     img_dir, fmri, rois = base / "training_split/training_images", base / "training_split/training_fmri", base / "roi_masks"
     for d in (img_dir, fmri, rois):
         d.mkdir(parents=True)
-    ids = [17, 3, 250, 9, 11, 72999]
+    ids = [17, 3, 250, 9, 11, 72999] if n_images is None else rng.choice(73000, n_images, replace=False).tolist()
     for t, nid in enumerate(ids):
-        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(img_dir / f"train-{t + 1:04d}_nsd-{nid:05d}.png")
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(img_dir / f"train-{t + 1:04d}_nsd-{nid:05d}.png")
     out = {"ids": ids}
     for h, nv in (("lh", 5), ("rh", 4)):
         y = rng.normal(size=(len(ids), nv)).astype(np.float32)
@@ -89,8 +107,12 @@ def algonauts(root: Path, seed: int = 0) -> dict:
     return out
 
 
-def bold5000(root: Path, seed: int = 0) -> dict:
-    """CSI1: 2 sessions x 5 trials on a (4, 3, 2) grid; image b.jpg shown twice (the test image)."""
+def bold5000(root: Path, seed: int = 0, n_images: int | None = None, size: int = 8) -> dict:
+    """CSI1: 2 sessions x 5 trials on a (4, 3, 2) grid; image b.jpg shown twice (the test image).
+
+    With ``n_images``: that many images (``size`` x ``size``, every fifth an ImageNet ``.JPEG``), a quarter of
+    them (at least 3, BOLD5000's repeated set: the test images) shown in both sessions, the others once, split
+    between the sessions (shuffled within a session)."""
     import nibabel as nib
     from PIL import Image
 
@@ -100,12 +122,21 @@ def bold5000(root: Path, seed: int = 0) -> dict:
     (sub / "rois").mkdir()
     (root / "stimuli/COCO").mkdir(parents=True)
     (root / "stimuli/ImageNet").mkdir(parents=True)
-    names = ["a.jpg", "b.jpg", "c.jpg", "d.JPEG", "e.jpg", "f.jpg", "g.jpg"]
+    if n_images is None:
+        names = ["a.jpg", "b.jpg", "c.jpg", "d.JPEG", "e.jpg", "f.jpg", "g.jpg"]
+    else:
+        names = [f"img{i:03d}.{'JPEG' if i % 5 == 4 else 'jpg'}" for i in range(n_images)]
     for n in names:
         folder = "ImageNet" if n.endswith("JPEG") else "COCO"
-        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / "stimuli" / folder / n,
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / "stimuli" / folder / n,
                                                                               format="JPEG")
-    lists = [["a.jpg", "b.jpg", "c.jpg", "d.JPEG", "e.jpg"], ["f.jpg", "b.jpg", "g.jpg", "a.jpg", "c.jpg"]]
+    if n_images is None:
+        lists = [["a.jpg", "b.jpg", "c.jpg", "d.JPEG", "e.jpg"], ["f.jpg", "b.jpg", "g.jpg", "a.jpg", "c.jpg"]]
+    else:
+        n_test = max(n_images // 4, 3)
+        test, train = names[:n_test], names[n_test:]
+        half = len(train) // 2
+        lists = [rng.permutation(test + train[:half]).tolist(), rng.permutation(test + train[half:]).tolist()]
     affine = np.diag([2.0, 2.0, 2.0, 1.0])
     vols = []
     for s, lst in enumerate(lists, 1):
