@@ -33,6 +33,8 @@ def reconstruct(
             run = decode_category.run(cfg, out, executor=get_executor(executor), progress=not quiet)
             for kind, res in run.results.items():
                 typer.echo(f"{kind}: {res.summary()}")
+            if cfg.ablate is not None:
+                _echo_ablation(run.out)
             typer.echo(f"wrote metrics.csv, folds.csv, predictions.csv and confusion figures to {run.out} "
                        f"({len(run.jobs_run)} jobs run, {len(run.jobs_reused)} reused)")
             return
@@ -46,3 +48,16 @@ def reconstruct(
                    f"{row.ci_high:.3f}] among {row.n_candidates} (chance {row.chance:.4f})")
     typer.echo(f"wrote metrics.csv, retrieval.csv, per_image.csv and reconstructions.png to {rec.out} "
                f"({len(rec.jobs_run)} jobs run, {len(rec.jobs_reused)} reused)")
+
+
+def _echo_ablation(out: Path) -> None:
+    """One line per network of ``ablation.csv``: voxels, accuracy drop [CI], p and the random-ablation band."""
+    import pandas as pd
+
+    path = out / "ablation.csv"
+    if not path.is_file():
+        return
+    for r in pd.read_csv(path).itertuples():
+        typer.echo(f"ablate {r.network:>10} ({r.n_voxels} voxels): drop {r.drop:+.3f} [{r.ci_low:+.3f}, "
+                   f"{r.ci_high:+.3f}], p={r.p:.3f}; random band {r.random_drop_mean:+.3f} "
+                   f"[{r.random_drop_low:+.3f}, {r.random_drop_high:+.3f}]")

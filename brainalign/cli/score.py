@@ -59,8 +59,23 @@ def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
     gt = run.summary[(run.summary["model"] == "ground_truth") & (run.summary["roi"] == "all")]
     if len(gt):
         typer.echo(f"ground-truth features: r={gt['r_mean'].iloc[0]:.3f} ({gt['frac_ceiling'].iloc[0]:.2f} of ceiling)")
+    else:
+        no_truth = _no_ground_truth(run.out)
+        if no_truth:
+            typer.echo(f"ground-truth features: no ground-truth row for real data; {no_truth.removeprefix('none: ')}")
     typer.echo(f"wrote scores.csv, summary.csv, best_layers.csv and figures to {run.out} "
                f"({len(run.ran)} jobs run, {len(run.reused)} reused)")
+
+
+def _no_ground_truth(out: Path) -> str | None:
+    """The ``ground_truth`` note of ``data_report.json`` (measured data: why there is no ground-truth job)."""
+    import json
+
+    try:
+        note = json.loads((out / "data_report.json").read_text()).get("ground_truth")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(note) if note else None
 
 
 def _score_timeseries(cfg: object, out: Path, quiet: bool, executor: str) -> None:
