@@ -1,10 +1,11 @@
 """`brainalign score` (task vision) on measured-data layouts: the simulated subject written as NSD (float32 and
-int16 x 300) and as `kind: betas` scores like the in-memory simulation; bad folders fail before anything is
-written."""
+int16 x 300) and as `kind: betas` scores like the in-memory simulation; fabricated MindEye2, Algonauts 2023 and
+BOLD5000 folders score end to end and resume; bad folders fail before anything is written."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,25 @@ from brainalign.config import load_vision_config
 
 MODEL = "tiny-timm-resnet"
 CHUNKS = (80, 16, 16, 16)
+N_FABRICATED = 64  # a quarter (16) the predefined test images of MindEye2 / BOLD5000
+
+
+def fabricated(kind: str, root: Path) -> dict:
+    """A fabricated folder of ``N_FABRICATED`` 16x16 images in ``kind``'s layout and its ``dataset:`` section."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "imagedata"))
+    try:
+        import fabricate_image_fmri as fab
+    finally:
+        sys.path.pop(0)
+    root.mkdir(parents=True, exist_ok=True)
+    if kind == "mindeye2":
+        fab.mindeye2(root, n_voxels=12, n_images=N_FABRICATED, size=16)
+        return {"kind": "mindeye2", "root": str(root), "accept_terms": True}
+    if kind == "algonauts2023":
+        fab.algonauts(root, n_images=N_FABRICATED, size=16)
+        return {"kind": "algonauts2023", "root": str(root), "accept_terms": True, "roi": "prf-visualrois"}
+    fab.bold5000(root, n_images=N_FABRICATED, size=16)
+    return {"kind": "bold5000", "root": str(root), "roi": "LOC"}
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +153,28 @@ def test_simulated_subject_through_betas_and_nsd_layouts(tmp_path, image_folder,
           f"NSD int16 x 300 {out[True]:.2e}")
     assert d_betas < 1e-6 and out[False] < 1e-6
     assert out[True] < 1e-3  # betas quantised by 1/300 (|error| <= 0.0017 on betas of sd ~1)
+
+
+@pytest.mark.parametrize("kind", ["mindeye2", "algonauts2023", "bold5000"])
+def test_fabricated_release_folders_score_end_to_end_and_resume(tmp_path, model, kind):
+    cfg = _write(tmp_path, fabricated(kind, tmp_path / kind))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["score", "--config", str(cfg), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out / "scores.csv")
+    report = json.loads((out / "data_report.json").read_text())
+    assert report["kind"] == kind and report["n_images"] == N_FABRICATED
+    n_test = 16 if kind != "algonauts2023" else N_FABRICATED // 4  # predefined test images / test_fraction 0.25
+    assert report["n_test"] == n_test and report["n_voxels"] == got["target"].nunique()
+    assert set(got["layer"]) == {"layer1", "layer2"} and got["r"].notna().all()
+    assert "ground_truth" not in set(got["model"])
+    assert (kind == "algonauts2023") == got["noise_ceiling"].isna().all()  # repeats give a ceiling; means don't
+    for name in ("summary.csv", "best_layers.csv"):
+        assert (out / name).is_file()
+    assert "no ground-truth row for real data" in res.output, res.output
+    again = CliRunner().invoke(app, ["score", "--config", str(cfg), "--out", str(out), "-q"])
+    assert again.exit_code == 0 and "(0 jobs run, " in again.output, again.output
+    pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv"), got)
 
 
 @pytest.mark.parametrize(("kind", "match"), [
