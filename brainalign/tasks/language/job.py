@@ -19,15 +19,9 @@ from brainalign.tasks.language.plan import ScoreJob
 
 def make_encoder_factory(spec: EncoderSpec, dtype: str):
     """A zero-argument factory of fresh encoders for the configured engine (``dtype`` resolved)."""
-    if spec.kind == "himalaya":
-        from brainalign.encoders.himalaya_ridge import HimalayaRidgeEncoder
+    from brainalign.tasks.ridge_section import ridge_factory
 
-        return lambda: HimalayaRidgeEncoder(alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize)
-    from brainalign.encoders.ridge import RidgeEncoder
-
-    return lambda: RidgeEncoder(
-        alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize, device=spec.device, dtype=dtype
-    )
+    return ridge_factory(spec, dtype)
 
 
 def responses_for_fitting(spec: EncoderSpec, Y: np.ndarray, dtype: str):

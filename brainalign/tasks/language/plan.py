@@ -48,20 +48,16 @@ def dataset_digest(ds: NeuralDataset) -> str:
 
 
 def resolved_dtype(cfg: ScoreConfig) -> str:
-    """The encoder's working dtype: ``auto`` is float32 on a GPU, float64 on CPU (it changes results, so it is
-    part of the key; the device itself is not)."""
-    if cfg.encoder.dtype != "auto":
-        return cfg.encoder.dtype
-    from brainalign.devices import resolve_device
+    """The encoder's working dtype (see :func:`brainalign.tasks.ridge_section.resolved_dtype`)."""
+    from brainalign.tasks.ridge_section import resolved_dtype as _resolved
 
-    return "float32" if resolve_device(cfg.encoder.device).startswith("cuda") else "float64"
+    return _resolved(cfg.encoder)
 
 
 def _encoder_key(cfg: ScoreConfig) -> dict[str, Any]:
-    enc = cfg.encoder.model_dump(mode="json")
-    enc.pop("device", None)
-    enc["dtype"] = resolved_dtype(cfg)
-    return enc
+    from brainalign.tasks.ridge_section import ridge_key
+
+    return ridge_key(cfg.encoder)
 
 
 def model_key(source: str, random_init: bool, seed: int) -> dict[str, Any]:

@@ -68,11 +68,9 @@ def folder_fingerprint(path: Path) -> str:
 
 def encoder_key(cfg: Any) -> dict[str, Any]:
     """The ``encoder`` section without ``device``, ``dtype`` resolved (it changes results; the device not)."""
-    from brainalign.devices import resolve_device, resolve_dtype
+    from brainalign.tasks.ridge_section import ridge_key
 
-    enc = cfg.encoder.model_dump(mode="json")
-    enc["dtype"] = resolve_dtype(enc["dtype"], resolve_device(enc.pop("device")))
-    return enc
+    return ridge_key(cfg.encoder)
 
 
 def decoder_key(cfg: ReconstructConfig, spec: DecoderSpec, ctx: Any) -> dict[str, Any]:

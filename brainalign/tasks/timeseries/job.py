@@ -12,7 +12,7 @@ from brainalign.config import TimeSeriesConfig
 from brainalign.data.timeseries import TimeSeriesDataset
 from brainalign.engine import Job, JobOutput
 from brainalign.tasks.timeseries.design import finish, kept_responses, run_design
-from brainalign.tasks.timeseries.plan import TimeSeriesJob, resolved_dtype
+from brainalign.tasks.timeseries.plan import TimeSeriesJob
 
 
 def story_features(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesDataset, progress: bool) -> dict[str, Any]:
@@ -59,16 +59,9 @@ def layer_designs(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesData
 
 
 def _encoder_factory(cfg: TimeSeriesConfig):
-    dtype = resolved_dtype(cfg)
-    spec = cfg.encoder
-    if spec.kind == "himalaya":
-        from brainalign.encoders.himalaya_ridge import HimalayaRidgeEncoder
+    from brainalign.tasks.ridge_section import ridge_factory
 
-        return lambda: HimalayaRidgeEncoder(alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize)
-    from brainalign.encoders.ridge import RidgeEncoder
-
-    return lambda: RidgeEncoder(alphas=spec.alphas, cv=spec.inner_folds, standardize=spec.standardize,
-                                device=spec.device, dtype=dtype)
+    return ridge_factory(cfg.encoder)
 
 
 def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:

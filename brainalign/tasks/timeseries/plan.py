@@ -36,14 +36,6 @@ class TimeSeriesJob:
         return f"{self.source}{'__random' if self.random_init else ''}__{self.resample.method}"
 
 
-def resolved_dtype(cfg: TimeSeriesConfig) -> str:
-    if cfg.encoder.dtype != "auto":
-        return cfg.encoder.dtype
-    from brainalign.devices import resolve_device
-
-    return "float32" if resolve_device(cfg.encoder.device).startswith("cuda") else "float64"
-
-
 def _source_key(spec: TimeSeriesJob, cfg: TimeSeriesConfig) -> dict[str, Any]:
     if spec.is_baseline:
         from brainalign.features.timeseries_baselines import baseline_fingerprint
@@ -58,8 +50,9 @@ def _source_key(spec: TimeSeriesJob, cfg: TimeSeriesConfig) -> dict[str, Any]:
 
 def job_key(cfg: TimeSeriesConfig, spec: TimeSeriesJob, digest: str) -> dict[str, Any]:
     """Everything that makes ``spec``'s result."""
-    enc = cfg.encoder.model_dump(mode="json", exclude={"device"})
-    enc["dtype"] = resolved_dtype(cfg)
+    from brainalign.tasks.ridge_section import ridge_key
+
+    enc = ridge_key(cfg.encoder)
     return {
         "method": METHOD_VERSION,
         "dataset": {"name": cfg.dataset.label, "content": digest},
