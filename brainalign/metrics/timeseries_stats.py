@@ -187,6 +187,26 @@ def _moving_block_counts(
     return counts.reshape(n_boot, total)
 
 
+def _circular_block_counts(
+    lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``(n_boot, n)`` multiplicity of each TR in a circular-block bootstrap run by run (Politis & Romano 1992):
+    block starts uniform over all ``L`` TRs of a run, blocks wrapping around its end, so every TR is equally likely
+    to be drawn (the moving-block scheme under-draws a run's first and last ``b - 1`` TRs, which biases r on short
+    runs)."""
+    total = int(lengths.sum())
+    counts = np.zeros(n_boot * total)
+    rows = np.arange(n_boot)[:, None] * total
+    start = 0
+    for n in lengths:
+        b = min(block_len, int(n))
+        first = rng.integers(0, n, size=(n_boot, math.ceil(n / b)))
+        picks = ((first[:, :, None] + np.arange(b)) % n).reshape(n_boot, -1)[:, :n] + start
+        counts += np.bincount((rows + picks).ravel(), minlength=counts.size)
+        start += int(n)
+    return counts.reshape(n_boot, total)
+
+
 def _fixed_block_counts(
     lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -222,7 +242,7 @@ def block_bootstrap_ci(
     seed: int = 0,
     run_lengths: Sequence[int] | None = None,
     aggregate: Callable[[np.ndarray], float] | None = np.mean,
-    scheme: Literal["moving", "fixed"] = "moving",
+    scheme: Literal["moving", "circular", "fixed"] = "moving",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Percentile block-bootstrap CI of the aggregate over targets of Pearson r.
 
@@ -239,7 +259,7 @@ def block_bootstrap_ci(
         n_boot: bootstrap draws; ci: coverage of the percentile interval.
         seed: random seed; run_lengths: TRs of each run (None = one run).
         aggregate: ``f(r (t,)) -> scalar`` (default mean over targets); None for per-target intervals.
-        scheme: ``"moving"`` or ``"fixed"``.
+        scheme: ``"moving"``, ``"circular"`` (every TR equally likely; better on short runs) or ``"fixed"``.
 
     Returns:
         ``(estimate, low, high)``: scalars (0-d arrays) with an aggregate, ``(t,)`` arrays with None.
@@ -251,8 +271,8 @@ def block_bootstrap_ci(
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    if scheme not in ("moving", "fixed"):
-        raise ValueError(f"scheme must be 'moving' or 'fixed', got {scheme!r}")
+    if scheme not in ("moving", "circular", "fixed"):
+        raise ValueError(f"scheme must be 'moving', 'circular' or 'fixed', got {scheme!r}")
     boots = _draws(y, pred, block_len, n_boot, seed, lengths, scheme)
     est = pearson_r(y, pred)
     if aggregate is not None:
@@ -266,7 +286,7 @@ def block_bootstrap_ci(
 def _draws(y: np.ndarray, pred: np.ndarray, block_len: int, n_boot: int, seed: int, lengths: np.ndarray,
            scheme: str) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    draw = _moving_block_counts if scheme == "moving" else _fixed_block_counts
+    draw = {"moving": _moving_block_counts, "circular": _circular_block_counts, "fixed": _fixed_block_counts}[scheme]
     return _weighted_r(draw(lengths, block_len, n_boot, rng), _standardised(y), _standardised(pred))
 
 
@@ -277,13 +297,13 @@ def block_bootstrap_draws(
     n_boot: int = 1000,
     seed: int = 0,
     run_lengths: Sequence[int] | None = None,
-    scheme: Literal["moving", "fixed"] = "moving",
+    scheme: Literal["moving", "circular", "fixed"] = "moving",
 ) -> np.ndarray:
     """The bootstrap draws behind :func:`block_bootstrap_ci`: Pearson r per target ``(n_boot, t)``, every target
     sharing each draw (so draws of several independent series can be averaged draw by draw)."""
     y, pred = _pair(y, pred)
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    if scheme not in ("moving", "fixed"):
-        raise ValueError(f"scheme must be 'moving' or 'fixed', got {scheme!r}")
+    if scheme not in ("moving", "circular", "fixed"):
+        raise ValueError(f"scheme must be 'moving', 'circular' or 'fixed', got {scheme!r}")
     return _draws(y, pred, _check_block_len(block_len), n_boot, seed, _run_lengths(y.shape[0], run_lengths), scheme)

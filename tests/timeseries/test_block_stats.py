@@ -179,7 +179,7 @@ def test_bootstrap_estimate_shapes_and_schemes() -> None:
     med = block_bootstrap_ci(y, pred, 10, n_boot=300, aggregate=np.median)[0]
     assert float(med) == pytest.approx(np.median(pearson_r(y, pred)))
     with pytest.raises(ValueError, match="scheme must be"):
-        block_bootstrap_ci(y, pred, 10, scheme="circular")
+        block_bootstrap_ci(y, pred, 10, scheme="stationary")
     with pytest.raises(ValueError, match="ci must be"):
         block_bootstrap_ci(y, pred, 10, ci=95)
 

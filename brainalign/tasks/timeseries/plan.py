@@ -15,7 +15,7 @@ from brainalign.config import ResampleSpec, TimeSeriesConfig
 from brainalign.engine import Job
 
 #: Bump when a job's computation changes.
-METHOD_VERSION = "timeseries-score/1"
+METHOD_VERSION = "timeseries-score/2"
 TASK_NAME = "timeseries"
 
 

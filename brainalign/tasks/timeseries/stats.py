@@ -2,7 +2,7 @@
 permutation null and block bootstrap draws of the same statistic (per target, and of the run's summary).
 
 Segments (the held-out folds) are permuted and resampled independently, in blocks of ``block_len`` TRs that never
-cross a run; all targets share each draw, so FDR across targets and averages over targets stay valid.
+cross a run (circular blocks for the bootstrap: every TR equally likely, so short folds are not biased); all targets share each draw, so FDR across targets and averages over targets stay valid.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _chunked_boot(y, pred, block_len, n_boot, seed, lengths) -> np.ndarray:
     out = np.empty((n_boot, y.shape[1]))
     for a in range(0, y.shape[1], _TARGET_CHUNK):
         sl = slice(a, a + _TARGET_CHUNK)
-        out[:, sl] = block_bootstrap_draws(y[:, sl], pred[:, sl], block_len, n_boot, seed, lengths)
+        out[:, sl] = block_bootstrap_draws(y[:, sl], pred[:, sl], block_len, n_boot, seed, lengths, scheme="circular")
     return out
 
 
