@@ -5,7 +5,7 @@ Images are channels-last stacks ``(n, H, W, 3)`` (RGB) or ``(n, H, W, 1)`` (gray
 resized to ``size x size`` (PIL bilinear, which antialiases when shrinking) before scoring; non-square
 images are stretched, not cropped. MindEye resizes with torchvision, so the last decimals can differ.
 
-High-level metrics (AlexNet / Inception / CLIP two-way) need a feature extractor: the runner computes the
+High-level metrics (AlexNet / Inception / CLIP two-way) need a feature extractor: the reconstruct task computes the
 features and ``feature_two_way`` scores them.
 """
 
