@@ -16,17 +16,16 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from brainalign.data.loaders.haxby import zscore_by_run
+from brainalign.decoders._inputs import DecoderInputError, as_2d, as_labels, binary_scores, fit_labels
 from brainalign.defaults import DEFAULT_ALPHAS
 from brainalign.errors import DecoderError
 from brainalign.splits import cv_folds, leave_one_group_out
 
-__all__ = ["DEFAULT_ALPHAS", "DecodeResult", "Decoder", "FoldRecord", "NearestCentroidDecoder",
-           "RidgeCategoryDecoder", "RidgeClassifierDecoder", "SubsetPredictions", "evaluate_leave_one_run_out",
-           "loro_ridge_subsets"]
+__all__ = ["DEFAULT_ALPHAS", "DecodeResult", "Decoder", "DecoderInputError", "FoldRecord", "NearestCentroidDecoder",
+           "RidgeCategoryDecoder", "evaluate_leave_one_run_out"]
 
 
 class Decoder(Protocol):
@@ -35,42 +34,6 @@ class Decoder(Protocol):
     def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> Any: ...
 
     def predict(self, X: np.ndarray) -> np.ndarray: ...
-
-
-class DecoderInputError(DecoderError, ValueError):
-    """Inputs of the wrong shape or content (a ``DecoderError`` that is also the ``ValueError`` scikit-learn expects)."""
-
-
-def _as_labels(labels: Any, n: int) -> np.ndarray:
-    """``(n,)`` class names as str."""
-    y = np.asarray(labels).astype(str)
-    if y.shape != (n,):
-        raise DecoderInputError(f"labels must have shape ({n},) to match X, got {y.shape}")
-    return y
-
-
-def _fit_labels(labels: Any, n: int, as_str: bool) -> np.ndarray:
-    """Training labels ``(n,)``: discrete (scikit-learn's target check), as str when classes are named."""
-    if labels is None:
-        raise DecoderInputError("this decoder requires y to be passed, but the target y is None")
-    y = column_or_1d(labels, warn=True)
-    check_classification_targets(y)
-    if y.shape != (n,):
-        raise DecoderInputError(f"labels must have shape ({n},) to match X, got {y.shape}")
-    return y.astype(str) if as_str else y
-
-
-def _as_2d(est: Any, X: Any, reset: bool) -> np.ndarray:
-    """``X`` validated by scikit-learn (2-D, finite, float64; sets or checks ``n_features_in_``)."""
-    from brainalign.encoders._checks import validate_X
-
-    X = X if hasattr(X, "shape") else np.asarray(X)
-    return validate_X(est, X, reset=reset)
-
-
-def _binary(scores: np.ndarray) -> np.ndarray:
-    """scikit-learn's binary convention: ``(n,)`` margin of the second class when there are two classes."""
-    return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
 
 def _unit_rows(A: np.ndarray) -> np.ndarray:
@@ -158,8 +121,8 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
         if self.alpha_mode not in ("shared", "per_target"):
             raise DecoderError(f"alpha_mode must be 'shared' or 'per_target', got {self.alpha_mode!r}")
         alphas = check_alphas(self.alphas)
-        X = _as_2d(self, X, reset=True)
-        y = _fit_labels(y, X.shape[0], self.classes is not None or self.label_embeddings is not None)
+        X = as_2d(self, X, reset=True)
+        y = fit_labels(y, X.shape[0], self.classes is not None or self.label_embeddings is not None)
         classes, E = self._resolve_classes(y)
         index = {c: i for i, c in enumerate(classes)}
         unknown = sorted(set(y.tolist()) - set(index))
@@ -197,12 +160,12 @@ class RidgeCategoryDecoder(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)`` scores: ridge outputs (one-hot) or cosine similarities (embeddings);
         ``(n_samples,)`` (score of ``classes_[1]`` minus ``classes_[0]``) for two classes, as scikit-learn."""
-        return _binary(self._scores(X))
+        return binary_scores(self._scores(X))
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)`` class scores."""
         check_is_fitted(self)
-        X = _as_2d(self, X, reset=False)
+        X = as_2d(self, X, reset=False)
         P = np.asarray(self.encoder_.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
         if self.embeddings_ is None:
             return P
@@ -232,8 +195,8 @@ class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
         """Class means of ``X`` (n_samples, n_features) for labels ``y`` (n_samples,); ``groups`` is unused."""
         if self.metric not in ("euclidean", "correlation"):
             raise DecoderError(f"metric must be 'euclidean' or 'correlation', got {self.metric!r}")
-        X = _as_2d(self, X, reset=True)
-        y = _fit_labels(y, X.shape[0], as_str=False)
+        X = as_2d(self, X, reset=True)
+        y = fit_labels(y, X.shape[0], as_str=False)
         self.classes_ = np.unique(y)
         self.centroids_ = np.stack([X[y == c].mean(0) for c in self.classes_])
         return self
@@ -241,12 +204,12 @@ class NearestCentroidDecoder(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)``: minus squared distance (euclidean) or Pearson r (correlation);
         ``(n_samples,)`` (score of ``classes_[1]`` minus ``classes_[0]``) for two classes, as scikit-learn."""
-        return _binary(self._scores(X))
+        return binary_scores(self._scores(X))
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         """``(n_samples, n_classes)`` class scores."""
         check_is_fitted(self)
-        X = _as_2d(self, X, reset=False)
+        X = as_2d(self, X, reset=False)
         C = self.centroids_
         if self.metric == "correlation":
             return _unit_rows(X - X.mean(1, keepdims=True)) @ _unit_rows(C - C.mean(1, keepdims=True)).T
@@ -370,7 +333,7 @@ def evaluate_leave_one_run_out(
     X = np.asarray(X)
     if X.ndim != 2:
         raise DecoderError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    y = _as_labels(labels, X.shape[0])
+    y = as_labels(labels, X.shape[0])
     runs = np.asarray(runs)
     if runs.shape != (X.shape[0],):
         raise DecoderError(f"runs must have shape ({X.shape[0]},) to match X, got {runs.shape}")
@@ -439,98 +402,3 @@ def evaluate_leave_one_run_out(
         chance=float(counts.max() / y.size),
         folds=folds,
     )
-
-
-class RidgeClassifierDecoder(ClassifierMixin, BaseEstimator):
-    """Ridge classifier with one fixed ``alpha`` (scikit-learn ``RidgeClassifier`` numerics: centred features and
-    one-hot targets with an intercept, closed form; the argmax equals sklearn's ±1 coding).
-
-    Fitted attributes: ``classes_`` (n_classes,), ``coef_`` (n_features, n_classes), ``intercept_`` (n_classes,).
-    """
-
-    def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = alpha
-
-    def fit(self, X: np.ndarray, y: Sequence[str] | np.ndarray, groups: np.ndarray | None = None
-            ) -> RidgeClassifierDecoder:
-        """Fit on ``X`` (n_samples, n_features), labels ``y`` (n_samples,); ``groups`` is unused."""
-        if not (isinstance(self.alpha, int | float) and self.alpha > 0):
-            raise DecoderError(f"alpha must be a positive number, got {self.alpha!r}")
-        X = _as_2d(self, X, reset=True)
-        y = _fit_labels(y, X.shape[0], as_str=False)
-        self.classes_ = np.unique(y)
-        T = (y[:, None] == self.classes_[None, :]).astype(np.float64)
-        mu, tm = X.mean(0), T.mean(0)
-        Xc = X - mu
-        self.coef_ = np.linalg.solve(Xc.T @ Xc + self.alpha * np.eye(X.shape[1]), Xc.T @ (T - tm))
-        self.intercept_ = tm - mu @ self.coef_
-        return self
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """``(n_samples, n_classes)`` ridge outputs (``(n_samples,)`` margin for two classes)."""
-        check_is_fitted(self)
-        return _binary(_as_2d(self, X, reset=False) @ self.coef_ + self.intercept_)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """``(n_samples,)`` predicted class names."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(_as_2d(self, X, reset=False) @ self.coef_ + self.intercept_, axis=1)]
-
-
-@dataclass
-class SubsetPredictions:
-    """Leave-one-run-out ridge-classifier predictions for several voxel subsets.
-
-    Attributes:
-        correct: ``(n_subsets, n_samples)`` bool, sample predicted right with that subset.
-        weight_norm: ``(n_features,)`` mean over folds of the per-voxel norm over classes of the standardised
-            weights (coefficient times the voxel's training sd) of the first subset (``nan`` where not used).
-        runs: ``(n_samples,)`` run of each sample.
-    """
-
-    correct: np.ndarray
-    weight_norm: np.ndarray
-    runs: np.ndarray
-
-    def accuracy(self) -> np.ndarray:
-        """``(n_subsets,)`` accuracy pooled over runs."""
-        return self.correct.mean(1)
-
-
-def loro_ridge_subsets(Z: np.ndarray, labels: Any, runs: Any, keep: Sequence[np.ndarray], alpha: float = 1.0,
-                       classes: Sequence[str] | None = None) -> SubsetPredictions:
-    """Leave-one-run-out :class:`RidgeClassifierDecoder` on many column subsets of ``Z`` at the cost of one
-    Gram matrix per fold (each subset solves its own ``(k, k)`` system; identical to fitting it alone).
-
-    Args:
-        Z: ``(n_samples, n_features)`` responses, already normalised (e.g. z-scored per run).
-        labels, runs: ``(n_samples,)``.
-        keep: column-index arrays, one per subset (the voxels the decoder may use).
-        alpha: ridge strength (> 0).
-        classes: class order (default: sorted labels).
-    """
-    Z = np.asarray(Z, dtype=np.float64)
-    y, runs = _as_labels(labels, Z.shape[0]), np.asarray(runs)
-    if runs.shape != (Z.shape[0],) or np.unique(runs).size < 2:
-        raise DecoderError(f"runs must be ({Z.shape[0]},) with at least 2 runs, got {runs.shape}")
-    if not alpha > 0:
-        raise DecoderError(f"alpha must be positive, got {alpha!r}")
-    cls = np.asarray([str(c) for c in (classes if classes is not None else np.unique(y))])
-    index = {c: i for i, c in enumerate(cls)}
-    codes = np.array([index[c] for c in y])
-    T = np.eye(cls.size)[codes]
-    correct = np.zeros((len(keep), y.size), dtype=bool)
-    norms = []
-    for train, test in leave_one_group_out(runs):
-        mu, tm = Z[train].mean(0), T[train].mean(0)
-        Xc = Z[train] - mu
-        G, B = Xc.T @ Xc, Xc.T @ (T[train] - tm)
-        for s, k in enumerate(keep):
-            k = np.asarray(k, dtype=np.int64)
-            W = np.linalg.solve(G[np.ix_(k, k)] + alpha * np.eye(k.size), B[k])
-            correct[s, test] = np.argmax((Z[np.ix_(test, k)] - mu[k]) @ W + tm, axis=1) == codes[test]
-            if s == 0:
-                norm = np.full(Z.shape[1], np.nan)
-                norm[k] = np.linalg.norm(W * Xc[:, k].std(0)[:, None], axis=1)
-                norms.append(norm)
-    return SubsetPredictions(correct=correct, weight_norm=np.mean(norms, axis=0), runs=runs)

@@ -16,18 +16,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from brainalign.decoders._inputs import DecoderInputError
 from brainalign.defaults import DEFAULT_ALPHAS
 from brainalign.devices import resolve_device, resolve_dtype
 from brainalign.encoders._checks import check_alphas, validate_X
 from brainalign.encoders.ridge import CV, RidgeEncoder, _inner_folds, read_columns
 from brainalign.encoders.ridge_solver import RidgeCVSolver
 from brainalign.encoders.scaling import StandardizeMixin
-from brainalign.errors import DecoderError
 from brainalign.metrics.correlation import pearson_r
-
-
-class DecoderInputError(DecoderError, ValueError):
-    """Inputs of the wrong shape or content (a ``DecoderError`` that is also the ``ValueError`` scikit-learn expects)."""
 
 
 class RidgeDecoder(StandardizeMixin, RegressorMixin, BaseEstimator):

@@ -4,11 +4,8 @@ import numpy as np
 from sklearn.linear_model import RidgeClassifier
 from sklearn.utils.estimator_checks import check_estimator
 
-from brainalign.decoders.category import (
-    RidgeClassifierDecoder,
-    evaluate_leave_one_run_out,
-    loro_ridge_subsets,
-)
+from brainalign.decoders.category import evaluate_leave_one_run_out
+from brainalign.decoders.ridge_classifier import RidgeClassifierDecoder, loro_ridge_subsets
 
 
 def _data(seed=0):

@@ -19,11 +19,8 @@ from brainalign.engine import Job, JobOutput
 
 def decoder_factory(kind: str, cfg: Any) -> Any:
     """A callable returning a fresh decoder of ``kind`` (ridge: the ``encoder`` numerics)."""
-    from brainalign.decoders.category import (
-        NearestCentroidDecoder,
-        RidgeCategoryDecoder,
-        RidgeClassifierDecoder,
-    )
+    from brainalign.decoders.category import NearestCentroidDecoder, RidgeCategoryDecoder
+    from brainalign.decoders.ridge_classifier import RidgeClassifierDecoder
 
     if kind == "ridge":
         enc = cfg.encoder
@@ -36,7 +33,7 @@ def decoder_factory(kind: str, cfg: Any) -> Any:
 
 def run_ablation(job: Job, ctx: Any) -> JobOutput:
     """Leave-one-run-out ridge classifier with each of ``job.spec.removed`` taken out of the mask."""
-    from brainalign.decoders.category import loro_ridge_subsets
+    from brainalign.decoders.ridge_classifier import loro_ridge_subsets
 
     n_vox = int(ctx.X.shape[1])
     keep = [np.setdiff1d(np.arange(n_vox), r) for r in job.spec.removed]
