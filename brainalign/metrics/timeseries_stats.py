@@ -170,41 +170,34 @@ def block_permutation_test(
 # --- block bootstrap ----------------------------------------------------------------------------
 
 
-def _moving_block_counts(
-    lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator
+def _block_counts(
+    lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator, circular: bool
 ) -> np.ndarray:
-    """``(n_boot, n)`` multiplicity of each TR in a moving-block bootstrap run by run."""
+    """``(n_boot, n)`` multiplicity of each TR when each run is rebuilt from ``ceil(L / b)`` blocks of
+    ``b = min(block_len, L)`` TRs. Moving blocks (Kuensch 1989) start uniformly in ``[0, L - b]``; circular blocks
+    (Politis & Romano 1992) start anywhere in the run and wrap around its end, so every TR is equally likely to be
+    drawn (moving blocks under-draw a run's first and last ``b - 1`` TRs, which biases r on short runs)."""
     total = int(lengths.sum())
     counts = np.zeros(n_boot * total)
     rows = np.arange(n_boot)[:, None] * total
     start = 0
     for n in lengths:
         b = min(block_len, int(n))
-        first = rng.integers(0, n - b + 1, size=(n_boot, math.ceil(n / b)))
-        picks = (first[:, :, None] + np.arange(b)).reshape(n_boot, -1)[:, :n] + start
+        first = rng.integers(0, n if circular else n - b + 1, size=(n_boot, math.ceil(n / b)))
+        offsets = first[:, :, None] + np.arange(b)
+        picks = (offsets % n if circular else offsets).reshape(n_boot, -1)[:, :n] + start
         counts += np.bincount((rows + picks).ravel(), minlength=counts.size)
         start += int(n)
     return counts.reshape(n_boot, total)
 
 
-def _circular_block_counts(
-    lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``(n_boot, n)`` multiplicity of each TR in a circular-block bootstrap run by run (Politis & Romano 1992):
-    block starts uniform over all ``L`` TRs of a run, blocks wrapping around its end, so every TR is equally likely
-    to be drawn (the moving-block scheme under-draws a run's first and last ``b - 1`` TRs, which biases r on short
-    runs)."""
-    total = int(lengths.sum())
-    counts = np.zeros(n_boot * total)
-    rows = np.arange(n_boot)[:, None] * total
-    start = 0
-    for n in lengths:
-        b = min(block_len, int(n))
-        first = rng.integers(0, n, size=(n_boot, math.ceil(n / b)))
-        picks = ((first[:, :, None] + np.arange(b)) % n).reshape(n_boot, -1)[:, :n] + start
-        counts += np.bincount((rows + picks).ravel(), minlength=counts.size)
-        start += int(n)
-    return counts.reshape(n_boot, total)
+def _moving_block_counts(lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    return _block_counts(lengths, block_len, n_boot, rng, circular=False)
+
+
+def _circular_block_counts(lengths: np.ndarray, block_len: int, n_boot: int, rng: np.random.Generator
+                           ) -> np.ndarray:
+    return _block_counts(lengths, block_len, n_boot, rng, circular=True)
 
 
 def _fixed_block_counts(
