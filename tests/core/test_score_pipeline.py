@@ -73,11 +73,11 @@ def test_interrupted_job_leaves_no_partial_result(tmp_path, monkeypatch):
     real = job_mod.run_score_job
     calls = {"n": 0}
 
-    def interrupted_second_job(job, cfg, dataset, progress=True):
+    def interrupted_second_job(job, cfg, dataset, progress=True, folds=None):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return real(job, cfg, dataset, progress)
+        return real(job, cfg, dataset, progress, folds)
 
     monkeypatch.setattr(job_mod, "run_score_job", interrupted_second_job)
     with pytest.raises(KeyboardInterrupt):

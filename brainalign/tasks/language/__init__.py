@@ -28,6 +28,7 @@ class LanguageContext:
     datasets: dict[str, NeuralDataset]
     digests: dict[str, str] = field(default_factory=dict)
     entries: list[Any] = field(default_factory=list)
+    folds: dict[str, list[Any]] = field(default_factory=dict)
 
     def worker_setup(self) -> None:
         from brainalign.features.specs import load_model_entries, register_model_entry
@@ -60,9 +61,9 @@ class LanguageTask:
             if cfg.layers != "all" and n_states is not None:
                 check_layers(cfg.layers, n_states, entry.name)
         datasets = {s.name: self.given[s.name] if s.name in self.given else load_from_spec(s) for s in cfg.datasets}
-        for ds in datasets.values():
-            outer_folds(cfg, ds)  # folds the data cannot satisfy, leaks, duplicates: before any extraction
-        return LanguageContext(cfg, datasets, {n: dataset_digest(d) for n, d in datasets.items()}, entries)
+        # folds the data cannot satisfy, leaks, duplicates: checked before any extraction, made once for every job
+        folds = {name: outer_folds(cfg, ds) for name, ds in datasets.items()}
+        return LanguageContext(cfg, datasets, {n: dataset_digest(d) for n, d in datasets.items()}, entries, folds)
 
     def plan(self, cfg: ScoreConfig, context: LanguageContext) -> list[Job]:
         return plan_jobs(cfg, context.datasets)

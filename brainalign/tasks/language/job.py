@@ -105,8 +105,10 @@ def outer_folds(cfg: ScoreConfig, dataset: NeuralDataset) -> list[tuple[np.ndarr
     return folds
 
 
-def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool = True):
-    """Score every layer of ``job`` on ``dataset``.
+def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progress: bool = True,
+                  folds: list[tuple[np.ndarray, np.ndarray]] | None = None):
+    """Score every layer of ``job`` on ``dataset`` over ``folds`` (default: made here; the task passes the folds
+    it made and checked once in ``prepare``).
 
     Returns:
         ``(table, predictions, partition)``: a tidy DataFrame (one row per layer x target, with the per-target
@@ -119,7 +121,7 @@ def run_score_job(job: ScoreJob, cfg: ScoreConfig, dataset: NeuralDataset, progr
     from brainalign.metrics.stats import permutation_test
     from brainalign.tasks.language.plan import resolved_dtype
 
-    folds = outer_folds(cfg, dataset)
+    folds = folds if folds is not None else outer_folds(cfg, dataset)
     dtype = resolved_dtype(cfg)
     factory = make_encoder_factory(cfg.encoder, dtype)
     Y = dataset.responses
@@ -205,7 +207,8 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
     """The engine's job function: score ``job.spec`` (a :class:`ScoreJob`) on its dataset."""
     spec: ScoreJob = job.spec
     cfg: ScoreConfig = context.cfg
-    table, preds, partition = run_score_job(spec, cfg, context.datasets[spec.dataset], progress=progress)
+    table, preds, partition = run_score_job(spec, cfg, context.datasets[spec.dataset], progress,
+                                            context.folds.get(spec.dataset))
     arrays = {"predictions": preds} if cfg.stats.save_predictions else {}
     tables = {"scores": table} | ({"partition": partition} if partition is not None else {})
     return JobOutput(tables=tables, arrays=arrays, meta={"n_rows": len(table)})
