@@ -67,11 +67,7 @@ def plot_fsaverage_map(img: str | Path | Any, path: str | Path, title: str = "",
                        radius: float = 4.0) -> Path:
     """The map on fsaverage5 (:func:`surface_values` at mid-thickness vertices), lateral / medial / ventral views
     of both hemispheres on the inflated surface."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from nilearn import datasets, image, plotting, surface
+    from nilearn import datasets, image, surface
 
     stat = image.load_img(str(img) if isinstance(img, str | Path) else img)
     fs = datasets.fetch_surf_fsaverage("fsaverage5")
@@ -80,20 +76,7 @@ def plot_fsaverage_map(img: str | Path | Any, path: str | Path, title: str = "",
         mid = (surface.load_surf_mesh(fs[f"pial_{h}"]).coordinates
                + surface.load_surf_mesh(fs[f"white_{h}"]).coordinates) / 2
         tex[h] = surface_values(stat, mid, radius)
-    vmax = vmax or _vmax(np.nan_to_num(np.concatenate(list(tex.values()))))
-    views = ("lateral", "medial", "ventral")
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), subplot_kw={"projection": "3d"})
-    for row, h in enumerate(("left", "right")):
-        for col, view in enumerate(views):
-            plotting.plot_surf_stat_map(fs[f"infl_{h}"], tex[h], hemi=h, view=view, bg_map=fs[f"sulc_{h}"],
-                                        axes=axes[row, col], figure=fig, colorbar=col == 2, vmax=vmax,
-                                        threshold=1e-6, cmap="cold_hot", title=f"{h} {view}")
-    if title:
-        fig.suptitle(title)
-    with atomic.writing(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    return Path(path)
+    return _plot_fsaverage5(fs, tex, path, title, vmax)
 
 
 def plot_volume_map(img: str | Path | Any, path: str | Path, title: str = "", vmax: float | None = None,
@@ -138,14 +121,22 @@ def plot_fsaverage_vertices(values: np.ndarray, vertices: np.ndarray, hemisphere
                             title: str = "", vmax: float | None = None) -> Path:
     """Per-vertex values of fsaverage data (Algonauts 2023) on the inflated fsaverage5 surface
     (:func:`fsaverage5_textures`), lateral / medial / ventral views of both hemispheres."""
+    from nilearn import datasets
+
+    fs = datasets.fetch_surf_fsaverage("fsaverage5")
+    tex = fsaverage5_textures(values, vertices, hemisphere)
+    return _plot_fsaverage5(fs, tex, path, title, vmax)
+
+
+def _plot_fsaverage5(fs: Any, tex: dict[str, np.ndarray], path: str | Path, title: str, vmax: float | None) -> Path:
+    """Lateral / medial / ventral views of both hemispheres' textures ``{"left", "right": (10242,)}`` on the
+    inflated fsaverage5 surface, written atomically as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from nilearn import datasets, plotting
+    from nilearn import plotting
 
-    fs = datasets.fetch_surf_fsaverage("fsaverage5")
-    tex = fsaverage5_textures(values, vertices, hemisphere)
     vmax = vmax or _vmax(np.nan_to_num(np.concatenate(list(tex.values()))))
     fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), subplot_kw={"projection": "3d"})
     for row, h in enumerate(("left", "right")):
