@@ -3,7 +3,7 @@
 ``--set key=value`` overrides. Imports nothing of ours but errors, defaults and yaml_io.
 """
 
-from brainalign.config.base import Strict, _Strict, path_safe
+from brainalign.config.base import Strict, path_safe
 from brainalign.config.language import BASELINES, DatasetSpec, ScoreConfig
 from brainalign.config.loading import (
     TASKS,
@@ -43,7 +43,6 @@ from brainalign.config.vision import (
 )
 from brainalign.defaults import DEFAULT_ALPHAS
 
-_DEFAULT_ALPHAS = list(DEFAULT_ALPHAS)
 LanguageConfig = ScoreConfig
 
 __all__ = [
@@ -51,7 +50,7 @@ __all__ = [
     "DecoderSpec", "DriverSpec", "EncoderSpec", "FeatureMetricSpec", "FeatureSpec", "GeneratorSpec",
     "LanguageConfig", "ReconstructConfig", "RetrievalSpec", "RidgeSpec", "ScoreConfig", "SimulatedSubjectSpec",
     "StatsSpec", "Strict", "TargetSpec", "VisionDatasetSpec", "VisionEncoderSpec", "VisionModelSpec",
-    "VisionScoreConfig", "_Strict", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
+    "VisionScoreConfig", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
     "TimeSeriesDatasetSpec", "apply_overrides", "load_config", "load_reconstruct_config",
     "load_score_config", "load_vision_config", "path_safe", "read_raw_config", "validate_config",
 ]

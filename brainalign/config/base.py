@@ -11,8 +11,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-_Strict = Strict  # older name, kept for imports inside the package
-
 
 def path_safe(name: str, what: str) -> str:
     """``name`` unchanged if it can become one path component, else a ValueError: ``/``, ``\\``, NUL, ``..``,
