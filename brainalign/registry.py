@@ -36,6 +36,10 @@ SOURCE_FOLDERS: dict[str, str] = {
     "models": "pipelines/models",
     "vision": "pipelines/models/vision",
     "generators": "pipelines/models/generators",
+    "audio": "pipelines/models/audio",
+    "video": "pipelines/models/video",
+    "captioners": "pipelines/models/captioners",
+    "depth": "pipelines/models/depth",
     "manifests": "data_manifests",
 }
 _ROOTS: list[Path] = []
