@@ -328,8 +328,11 @@ def test_alice2022_real_data(data_mirror: Path) -> None:
         assert (run.tr, run.stim_onset, run.trim_start, run.trim_end) == (2.0, 12.0, 9, 3)
         assert run.responses[run.kept].shape[0] == 130
     events = ds.events_of("alice")
-    assert len(events) == 723 and ds.meta["words_dropped_after_story_end"] == 16
-    assert events.words[:4] == ("Call", "the", "first", "witness") and events.offsets.max() <= 260.0
+    assert len(events) == 739 and ds.meta["words_dropped_after_story_end"] == 0
+    assert events.words[:4] == ("Call", "the", "first", "witness") and events.offsets.max() == pytest.approx(267.92)
+    dropped = load_alice2022(data_mirror, late_words="drop")
+    short = dropped.events_of("alice")
+    assert len(short) == 723 and dropped.meta["words_dropped_after_story_end"] == 16 and short.offsets.max() <= 260.0
     lh = [list(FROIS).index(f) for f in LH_NETWORK]
     a, b = (r.responses[r.kept][:, lh].mean(axis=1) for r in ds.runs)
     assert round(float(np.corrcoef(a, b)[0, 1]), 3) == 0.153  # README: r = 0.153 over T_10..T_139

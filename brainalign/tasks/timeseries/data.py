@@ -17,7 +17,7 @@ def load(spec: TimeSeriesDatasetSpec) -> TimeSeriesDataset:
     if spec.kind == "alice2022":
         from brainalign.data.loaders.alice2022 import load_alice2022
 
-        ds = load_alice2022()
+        ds = load_alice2022(late_words=spec.late_words or "keep")
     elif spec.kind == "lebel2023":
         from brainalign.data.loaders.lebel2023 import load_lebel2023
 
