@@ -1,6 +1,11 @@
 """Registry of image generators (:class:`GeneratorEntry`): ``pipelines/models/generators/*.yaml``, user folders
 (``BRAINALIGN_REGISTRY_PATH`` roots' ``generators/``; see :mod:`brainalign.registry`) and entries registered at
-run time; see :mod:`brainalign.decoders.generators` for the kinds and how they are run."""
+run time; see :mod:`brainalign.decoders.generators` for the kinds and how they are run.
+
+Kinds conditioned on decoded embeddings: ``stable-unclip``, ``kandinsky22``, ``ip-adapter-*`` (one pooled image
+embedding). Kinds conditioned on several decoded inputs (Takagi & Nishimoto): ``sd-img2img`` (a Stable Diffusion
+VAE latent and text conditioning, :mod:`brainalign.decoders.sd_img2img`) and ``sd-controlnet-depth`` (the same
+plus a depth map through a depth ControlNet, :mod:`brainalign.decoders.sd_controlnet_depth`)."""
 
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from brainalign.registry import Registry, packaged_folder
 
-GeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl"]
+GeneratorKind = Literal["stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl", "sd-img2img",
+                        "sd-controlnet-depth"]
 DTypeName = Literal["float32", "float16", "bfloat16"]
 IP_ADAPTER_KINDS = ("ip-adapter-sd15", "ip-adapter-sdxl")
+#: Kinds fed decoded VAE latents / text conditioning / depth instead of one image embedding.
+MULTI_INPUT_KINDS = ("sd-img2img", "sd-controlnet-depth")
 
 
 class GeneratorEntry(BaseModel):
@@ -33,6 +41,8 @@ class GeneratorEntry(BaseModel):
         dtype: weights dtype on accelerators (CPU always runs float32 unless asked otherwise).
         adapter_id, adapter_revision, adapter_subfolder, adapter_weight, adapter_scale: the IP-Adapter weights
             (hub id or local folder, sub-folder and file name) and their scale.
+        controlnet_id, controlnet_revision, controlnet_scale: ``sd-controlnet-depth`` only: the depth ControlNet
+            (hub id or a local ``ControlNetModel`` folder) and its conditioning scale.
         description: free text.
     """
 
@@ -57,6 +67,9 @@ class GeneratorEntry(BaseModel):
     adapter_subfolder: str = ""
     adapter_weight: str | None = None
     adapter_scale: float = Field(default=1.0, ge=0)
+    controlnet_id: str | None = None
+    controlnet_revision: str = "main"
+    controlnet_scale: float = Field(default=1.0, ge=0)
     description: str = ""
 
     @model_validator(mode="after")
@@ -66,6 +79,13 @@ class GeneratorEntry(BaseModel):
                 raise ValueError(f"kind {self.kind!r} needs 'adapter_id' and 'adapter_weight' (the IP-Adapter file)")
         elif self.adapter_id or self.adapter_weight:
             raise ValueError(f"'adapter_id' / 'adapter_weight' are only for IP-Adapter kinds, not {self.kind!r}")
+        if self.kind == "sd-controlnet-depth" and not self.controlnet_id:
+            raise ValueError("kind 'sd-controlnet-depth' needs 'controlnet_id' (a depth ControlNet)")
+        if self.kind != "sd-controlnet-depth" and self.controlnet_id:
+            raise ValueError(f"'controlnet_id' is only for kind 'sd-controlnet-depth', not {self.kind!r}")
+        if self.kind in MULTI_INPUT_KINDS and self.embed_dim is not None:
+            raise ValueError(f"kind {self.kind!r} takes decoded latents and text conditioning, not image embeddings; "
+                             "remove 'embed_dim'")
         if self.kind == "kandinsky22" and self.prompt:
             raise ValueError("kind 'kandinsky22' takes no text prompt; remove 'prompt'")
         if self.height % 8 or self.width % 8:

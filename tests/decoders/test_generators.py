@@ -92,7 +92,8 @@ def test_registry_yaml_has_the_generators():
     assert entries["stable-unclip-h"].model_id == "stabilityai/stable-diffusion-2-1-unclip"
     assert entries["kandinsky-2.2"].model_id == "kandinsky-community/kandinsky-2-2-decoder"
     assert entries["ip-adapter-sd15"].adapter_id == "h94/IP-Adapter"
-    assert {e.kind for e in entries.values()} == {"stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl"}
+    assert {e.kind for e in entries.values()} == {"stable-unclip", "kandinsky22", "ip-adapter-sd15", "ip-adapter-sdxl",
+                                                  "sd-img2img", "sd-controlnet-depth"}
 
 
 def test_unknown_name_lists_known_ones():
