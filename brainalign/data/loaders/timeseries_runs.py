@@ -10,7 +10,13 @@ Columns (relative paths resolve against the table's folder):
 - ``events``: a Praat ``.TextGrid`` (word tier), an events CSV / TSV (``word, onset[, offset]``) or a per-TR text
   CSV / TSV (column ``text``, row ``i`` = the words heard during TR ``i`` of story time, spread evenly over it);
 - optional: ``stim_onset`` (scan time of story time 0, default 0), ``trim_start`` / ``trim_end`` (volumes
-  dropped, default 0), ``audio`` (path), ``mask`` (NIfTI responses only).
+  dropped, default 0), ``mask`` (NIfTI responses only), and the stimulus media of audio / video sources:
+  ``audio`` (a sound file, e.g. ``.wav`` / ``.flac``, or a video with a sound track) and ``video`` (e.g. ``.mp4`` /
+  ``.mkv``). Media time 0 (first sample / frame) is story time 0, so a film that starts 2 volumes into the scan
+  has ``stim_onset`` = 2 x TR. A video is opened at load (headers only) and must last until the last kept volume,
+  give or take :data:`~brainalign.data.timeseries.runs.MEDIA_SLACK_TRS` TRs; an audio file must exist at load and
+  is checked the same way (and for silence) by :func:`~brainalign.data.timeseries.runs.check_media` before
+  extraction.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from brainalign.data.timeseries import TimeSeriesDataset, TimeSeriesRun, WordEvents
+from brainalign.data.timeseries.runs import check_media
 from brainalign.data.timeseries.tables import events_from_tr_text, read_events_table, read_frame
 from brainalign.data.timeseries.textgrid import read_textgrid
 from brainalign.errors import DataError
@@ -182,12 +189,15 @@ def load_run_table(path: str | Path, name: str | None = None) -> TimeSeriesDatas
         if (ev_path, tr) not in cache:
             cache[(ev_path, tr)] = _events(ev_path, tr)
         y, ids, coords, space = _responses(resp, mask)
-        runs.append(TimeSeriesRun(
+        media = {c: None if _blank(row.get(c)) else str(_existing(row[c], folder, c, i + 1, table))
+                 for c in ("audio", "video")}
+        run = TimeSeriesRun(
             run_id=str(names["run_id"]).strip(), story=str(names["story"]).strip(), subject=str(names["subject"]).strip(),
             tr=tr, responses=y, target_ids=ids, events=cache[(ev_path, tr)],
             stim_onset=_number(frame, "stim_onset", i, table, default=0.0),
             trim_start=_count(frame, "trim_start", i, table), trim_end=_count(frame, "trim_end", i, table),
-            coords=coords, space=space,
-            audio=None if _blank(row.get("audio")) else str(_existing(row["audio"], folder, "audio", i + 1, table)),
-        ))
+            coords=coords, space=space, audio=media["audio"], video=media["video"],
+        )
+        check_media(run, kinds=("video",), silence=False)
+        runs.append(run)
     return TimeSeriesDataset(name=name or table.name.split(".")[0], runs=runs, meta={"source": str(table)})
