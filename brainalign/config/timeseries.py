@@ -90,6 +90,45 @@ class JointSpec(Strict):
         return v
 
 
+class MediaSpec(Strict):
+    """How audio / video sources sample a run's stimulus file. ``step_seconds``: one feature row per step (video
+    clips; ``None``: the run's TR); ``clip_seconds``: the video window each row reads (``None``: the source's
+    default); ``fps``: frames per second decoded for a video model (``None``: the source's default). Audio sources
+    keep their own frame rate (e.g. 20 ms). Every row is then resampled to the TR grid like word features."""
+
+    step_seconds: float | None = Field(None, gt=0)
+    clip_seconds: float | None = Field(None, gt=0)
+    fps: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _frames(self) -> MediaSpec:
+        if self.fps is not None and self.step_seconds is not None and self.fps * self.step_seconds < 1 - 1e-9:
+            raise ValueError(f"media.fps {self.fps} gives less than one frame per step of {self.step_seconds} s; "
+                             f"raise fps to at least {1 / self.step_seconds:g} or lengthen step_seconds")
+        if self.fps is not None and self.clip_seconds is not None and self.fps * self.clip_seconds < 1 - 1e-9:
+            raise ValueError(f"media.fps {self.fps} gives less than one frame per clip of {self.clip_seconds} s; "
+                             "raise fps or lengthen clip_seconds")
+        return self
+
+
+class HierarchySpec(Strict):
+    """The layer-hierarchy analysis: per ROI and source, the best layer, its relative depth
+    (``index / (n_layers - 1)``) and a block-bootstrap CI of that depth (the argmax layer of each draw), plus the
+    instruct-vs-base pairs of the registry (``base:``) per ROI. ``rois``: targets or ``targets.groups`` names
+    (default: every group; with no groups, every target when there are at most ``max_targets``)."""
+
+    rois: list[str] | None = None
+    max_targets: int = Field(64, ge=1)
+    compare_base: bool = True
+
+    @field_validator("rois")
+    @classmethod
+    def _distinct(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and (not v or len(set(v)) != len(v)):
+            raise ValueError(f"hierarchy.rois {v}: give distinct target or group names")
+        return v
+
+
 class TimeSeriesConfig(Strict):
     """``brainalign score`` with ``task: timeseries``.
 
@@ -97,12 +136,19 @@ class TimeSeriesConfig(Strict):
     for one story; r per held-out fold, averaged) and/or ``cross`` (fit on one subject, predict another's
     same-named targets, every ordered pair). ``context_tokens``: the causal context each word is read with
     (``None``: the model's limit). ``stats.block_seconds``: the block length of block permutations and bootstraps.
+
+    ``audio_models`` / ``video_models``: audio and video registry names, scored from each run's ``audio`` /
+    ``video`` file (sources ``audio:<name>``, ``video:<name>``; sampled as ``media`` says). ``hierarchy``: on by
+    default when audio or video models are scored (off otherwise; ``hierarchy: {}`` turns it on, ``null`` off).
     """
 
     task: Literal["timeseries"] = "timeseries"
     name: str = "timeseries"
     dataset: TimeSeriesDatasetSpec
     models: list[str] = Field(default_factory=list)
+    audio_models: list[str] = Field(default_factory=list)
+    video_models: list[str] = Field(default_factory=list)
+    media: MediaSpec = Field(default_factory=MediaSpec)
     random_init_controls: bool = True
     seed: int = 0
     layers: Literal["all"] | list[int] = "all"
@@ -120,6 +166,7 @@ class TimeSeriesConfig(Strict):
     stats: StatsSpec = Field(default_factory=StatsSpec)
     block_seconds: float = Field(20.0, gt=0)
     joint: JointSpec | None = None
+    hierarchy: HierarchySpec | None = None
 
     @field_validator("cv", mode="before")
     @classmethod
@@ -133,8 +180,20 @@ class TimeSeriesConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> TimeSeriesConfig:
-        if not self.models and not self.baselines:
-            raise ValueError("nothing to score: give at least one model or baseline")
+        if not self.models and not self.baselines and not self.audio_models and not self.video_models:
+            raise ValueError("nothing to score: give at least one model (models, audio_models, video_models) or "
+                             "baseline")
+        for what, names in (("models", self.models), ("audio_models", self.audio_models),
+                            ("video_models", self.video_models)):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{what} {names}: list each model once")
+        both = set(self.audio_models) & set(self.video_models)
+        if both:
+            raise ValueError(f"{sorted(both)} listed under both audio_models and video_models; a registry name "
+                             "belongs to one of them")
+        if self.hierarchy is None and "hierarchy" not in self.model_fields_set and (
+                self.audio_models or self.video_models):
+            self.hierarchy = HierarchySpec()
         if self.cv.kind not in ("leave_one_group_out", "contiguous"):
             raise ValueError(f"cv.kind {self.cv.kind!r}: time series use leave_one_group_out (stories) or contiguous "
                              "blocks; shuffled TRs leak through autocorrelation")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,7 @@ def _combined(run: TimeSeriesRun, spec: TargetsSpec) -> TimeSeriesRun:
             raise ConfigError(f"targets.combine.{name}: the name is already a target; pick another")
         cols.append(run.responses[:, [ids.index(p) for p in parts]].mean(1))
         names.append(name)
-    return TimeSeriesRun(run.run_id, run.story, run.subject, run.tr, np.column_stack(cols), np.asarray(names),
-                         run.events, run.stim_onset, run.trim_start, run.trim_end, None, run.space, run.audio)
+    return dataclasses.replace(run, responses=np.column_stack(cols), target_ids=np.asarray(names), coords=None)
 
 
 def select_targets(ds: TimeSeriesDataset, spec: TargetsSpec) -> TimeSeriesDataset:
@@ -88,11 +88,15 @@ def summary_columns(spec: TargetsSpec, target_ids: list[str]) -> list[int] | Non
 
 
 def dataset_digest(ds: TimeSeriesDataset) -> str:
-    """Content digest of everything scored: responses, target ids, words, word times, timing and trims of each run."""
+    """Content digest of everything scored: responses, target ids, words, word times, timing and trims of each run,
+    its audio file and (only when it has one, so digests of runs without video are unchanged) its video file."""
     parts = []
     for r in ds.runs:
         parts += [r.run_id, r.story, r.subject, repr(r.tr), repr(r.stim_onset), str(r.trim_start), str(r.trim_end),
                   hash_array(r.responses), hash_strings(r.target_ids), hash_strings(r.events.words),
                   hash_array(r.events.onsets), hash_array(r.events.offsets),
                   hash_file(r.audio) if r.audio and Path(r.audio).is_file() else str(r.audio)]
+        video = getattr(r, "video", None)
+        if video is not None:
+            parts.append("video:" + (hash_file(video) if Path(video).is_file() else str(video)))
     return hash_strings(parts)

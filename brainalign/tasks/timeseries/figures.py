@@ -78,3 +78,43 @@ def plot_timecourse(courses: pd.DataFrame, best: pd.Series, path: str | Path) ->
         fig.savefig(tmp, dpi=130)
     plt.close(fig)
     return Path(path)
+
+
+def plot_hierarchy(hierarchy: pd.DataFrame, path: str | Path) -> Path:
+    """Relative depth of the peak layer per ROI for each trained source (marker; bar = block-bootstrap CI of the
+    argmax depth), one panel per protocol x resampling; the ROI's best source is drawn filled, others hollow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = hierarchy[~hierarchy["random_init"].astype(bool)]
+    panels = list(dict.fromkeys(zip(data["protocol"], data["resample"], strict=True)))
+    rois = list(dict.fromkeys(data["roi"]))
+    models = list(dict.fromkeys(data["model"]))
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(max(4.0, 1.1 * len(rois) + 2.5) * max(len(panels), 1),
+                                                            4.2), squeeze=False, sharey=True, constrained_layout=True)
+    colours = plt.get_cmap("tab10")
+    width = 0.7 / max(len(models), 1)
+    for ax, (protocol, method) in zip(axes[0], panels, strict=True):
+        d = data[(data["protocol"] == protocol) & (data["resample"] == method)]
+        for i, model in enumerate(models):
+            g = d[d["model"] == model].set_index("roi").reindex(rois)
+            x = np.arange(len(rois)) + (i - (len(models) - 1) / 2) * width
+            ok = g["depth"].notna().to_numpy()
+            err = np.vstack([g["depth"] - g["depth_ci_low"], g["depth_ci_high"] - g["depth"]]).clip(0)
+            ax.errorbar(x[ok], g["depth"][ok], yerr=err[:, ok], fmt="none", ecolor=colours(i % 10), elinewidth=1.2,
+                        capsize=2)
+            best = g["roi_best"].fillna(False).astype(bool).to_numpy()
+            ax.scatter(x[ok & best], g["depth"][ok & best], color=colours(i % 10), s=40, zorder=3, label=model)
+            ax.scatter(x[ok & ~best], g["depth"][ok & ~best], facecolors="white", edgecolors=colours(i % 10), s=40,
+                       zorder=3, label=None if best.any() else model)
+        ax.set_xticks(np.arange(len(rois)), rois, rotation=30, ha="right")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(f"{protocol}, {method} resampling", fontsize=10)
+        ax.legend(fontsize=7, loc="best", title="filled: best source of the ROI", title_fontsize=7)
+    axes[0, 0].set_ylabel("relative depth of the peak layer (0 = input)")
+    with atomic.writing(Path(path), suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=130)
+    plt.close(fig)
+    return Path(path)

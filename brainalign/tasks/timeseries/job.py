@@ -1,5 +1,6 @@
 """Run one time-series job: per layer, the design of every run -> each protocol's held-out predictions ->
-r per target with block-permutation p-values and block-bootstrap draws."""
+r per target with block-permutation p-values and block-bootstrap draws (of the summary, and with ``hierarchy``
+of each ROI's mean r: array ``roi_boot`` ``(n_layers x n_units, n_boot, n_rois)``, rows in ``scores`` order)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def story_features(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesDat
 def layer_designs(spec: TimeSeriesJob, cfg: TimeSeriesConfig, ds: TimeSeriesDataset, progress: bool
                   ) -> Iterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
     """``(layer info, {run_id: (n_kept, d * n_delays) design})`` for every selected layer of the source."""
+    if spec.modality in ("audio", "video"):
+        from brainalign.tasks.timeseries.media import media_layer_designs, parse_source
+
+        yield from media_layer_designs(cfg, parse_source(spec.source), spec.random_init, spec.resample, ds, progress)
+        return
     if spec.is_baseline:
         from brainalign.features.timeseries_baselines import timeseries_baseline
 
@@ -70,6 +76,7 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
 
     from brainalign.metrics.timeseries_stats import default_block_len
     from brainalign.tasks.timeseries.data import summary_columns
+    from brainalign.tasks.timeseries.hierarchy import roi_columns, roi_names
     from brainalign.tasks.timeseries.protocols import cross, within
     from brainalign.tasks.timeseries.stats import segment_stats
 
@@ -79,14 +86,16 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
     block_len = default_block_len(ds.runs[0].tr, cfg.block_seconds)
     Y = {r.run_id: kept_responses(r, cfg.zscore_responses) for r in ds.runs}
     make = _encoder_factory(cfg)
-    frames, nulls, boots, courses = [], [], [], []
+    rois = roi_names(cfg, ds) if cfg.hierarchy is not None else None
+    frames, nulls, boots, courses, roi_boots = [], [], [], [], []
     for info, X in layer_designs(spec, cfg, ds, progress):
         units = [*(within(cfg, ds, X, Y, make) if "within" in cfg.protocols else []),
                  *(cross(cfg, ds, X, Y, make) if "cross" in cfg.protocols else [])]
         for u_i, u in enumerate(units):
             cols = summary_columns(cfg.targets, list(u.target_ids))
+            groups = roi_columns(cfg, rois, list(u.target_ids)) if rois is not None else None
             st = segment_stats(u.y, u.pred, u.segments, block_len, cfg.stats.n_perm, cfg.stats.n_boot,
-                               cfg.stats.seed, cols)
+                               cfg.stats.seed, cols, groups)
             frames.append(pd.DataFrame({
                 "protocol": u.protocol, "model": spec.source, "random_init": spec.random_init,
                 "resample": spec.resample.method, **info, "dataset": ds.name, "subject": u.subject,
@@ -95,6 +104,8 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
                 "block_len": block_len, "kind": "baseline" if spec.is_baseline else "model"}))
             nulls.append(st.summary_null)
             boots.append(st.summary_boot)
+            if st.group_boot is not None:
+                roi_boots.append(st.group_boot.astype(np.float32))
             t = cols if cols is not None else slice(None)
             measured, predicted = u.y[:, t].mean(1), u.pred[:, t].mean(1)  # a group's mean, for display
             courses.append(pd.DataFrame({"protocol": u.protocol, "unit": u_i, "subject": u.subject,
@@ -102,6 +113,10 @@ def run_job(job: Job, context: Any, progress: bool = False) -> JobOutput:
                                          "tr_index": np.arange(len(measured)), "measured": measured,
                                          "predicted": predicted}))
     table = pd.concat(frames, ignore_index=True)
+    arrays = {"summary_null": np.stack(nulls), "summary_boot": np.stack(boots)}
+    meta: dict[str, Any] = {"n_rows": len(table), "block_len": block_len}
+    if rois is not None:
+        arrays["roi_boot"] = np.stack(roi_boots)
+        meta["rois"] = rois
     return JobOutput(tables={"scores": table, "timecourses": pd.concat(courses, ignore_index=True)},
-                     arrays={"summary_null": np.stack(nulls), "summary_boot": np.stack(boots)},
-                     meta={"n_rows": len(table), "block_len": block_len})
+                     arrays=arrays, meta=meta)

@@ -5,8 +5,10 @@ held-out folds of the per-fold r, ``r_pooled``, block-permutation ``p_perm``, ``
 ``summary.csv`` (per protocol x source x random_init x resampling x layer: the summary statistic averaged over units
 (subjects, or ordered subject pairs for ``cross``) with its block-bootstrap CI and block-permutation p),
 ``best_layers.csv`` (best layer per source with CI, and which other sources' CIs overlap it),
-``variance_partition.csv`` (with a ``joint`` section), ``layer_profile_<protocol>.png``, ``timecourse.png`` and
-``data_report.json``.
+``variance_partition.csv`` (with a ``joint`` section), ``layer_profile_<protocol>.png``, ``timecourse.png``,
+``data_report.json``; with ``hierarchy``: ``hierarchy.csv`` (best layer and its depth per ROI and source, CIs),
+``hierarchy.png``, ``hierarchy_draws.npz`` (per-layer ROI draws, for ``brainalign compare``) and
+``instruct_vs_base.csv`` (paired per-ROI differences of the registry's ``base:`` pairs).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class TimeSeriesRunResult:
     summary: pd.DataFrame
     best: pd.DataFrame
     files: dict[str, Path] = field(default_factory=dict)
+    hierarchy: pd.DataFrame | None = None
+    pairs: pd.DataFrame | None = None
     jobs_run: list[str] = field(default_factory=list)
     jobs_skipped: list[str] = field(default_factory=list)
 
@@ -119,6 +123,21 @@ def write_outputs(cfg: TimeSeriesConfig, context: Any, jobs: list[Job], session:
         session.run(jj, run_joint_job, context)
         part = pd.concat([store.table(j.uid, "partition") for j in jj], ignore_index=True)
         files["variance_partition.csv"] = lambda p: part.to_csv(p, index=False)
+    hier = pairs = None
+    if cfg.hierarchy is not None:
+        from brainalign.tasks.timeseries.hierarchy import (
+            base_pairs,
+            compare_pairs,
+            hierarchy_tables,
+            save_profiles,
+        )
+
+        hier, profiles, rois = hierarchy_tables(cfg, jobs, store)
+        files["hierarchy.csv"] = lambda p: hier.to_csv(p, index=False)
+        files["hierarchy_draws.npz"] = lambda p: save_profiles(p, profiles, rois)
+        if cfg.hierarchy.compare_base:
+            pairs = compare_pairs(profiles, rois, base_pairs(cfg), cfg.stats.ci, cfg.stats.fdr_alpha)
+            files["instruct_vs_base.csv"] = lambda p: pairs.to_csv(p, index=False)
     for name, write in files.items():
         with atomic.writing(out / name, suffix=Path(name).suffix) as tmp:
             write(tmp)
@@ -127,6 +146,10 @@ def write_outputs(cfg: TimeSeriesConfig, context: Any, jobs: list[Job], session:
     for protocol in dict.fromkeys(summary["protocol"]):
         paths[f"layer_profile_{protocol}.png"] = plot_layer_profiles(summary, protocol,
                                                                      out / f"layer_profile_{protocol}.png")
+    if hier is not None and len(hier):
+        from brainalign.tasks.timeseries.figures import plot_hierarchy
+
+        paths["hierarchy.png"] = plot_hierarchy(hier, out / "hierarchy.png")
     top = best[(best["kind"] == "model") & ~best["random_init"]]
     if len(top):
         row = top.iloc[0]
@@ -136,4 +159,4 @@ def write_outputs(cfg: TimeSeriesConfig, context: Any, jobs: list[Job], session:
         pick = courses[(courses["protocol"] == row["protocol"]) & (courses["layer_index"] == row["layer_index"])]
         paths["timecourse.png"] = plot_timecourse(pick, row, out / "timecourse.png")
     return TimeSeriesRunResult(out=out, summary=summary, best=best, files=paths, jobs_run=list(session.ran),
-                               jobs_skipped=list(session.reused))
+                               jobs_skipped=list(session.reused), hierarchy=hier, pairs=pairs)

@@ -21,20 +21,24 @@ _TARGET_CHUNK = 2048
 class SegmentStats:
     """``r`` (t,) mean over segments of the per-segment r; ``r_pooled`` (t,) r over all held-out TRs; ``p`` (t,)
     one-sided block-permutation p of ``r``; ``summary_null`` (n_perm,) and ``summary_boot`` (n_boot,) of the
-    summary statistic (mean r over the ``summary`` columns, or over all targets when ``None``)."""
+    summary statistic (mean r over the ``summary`` columns, or over all targets when ``None``); ``group_boot``
+    (n_boot, n_groups) the same draws of the mean r over each group of columns (``None`` without groups)."""
 
     r: np.ndarray
     r_pooled: np.ndarray
     p: np.ndarray
     summary_null: np.ndarray
     summary_boot: np.ndarray
+    group_boot: np.ndarray | None = None
 
 
 def segment_stats(y: np.ndarray, pred: np.ndarray, segments: Sequence[tuple[np.ndarray, Sequence[int]]],
-                  block_len: int, n_perm: int, n_boot: int, seed: int, summary: list[int] | None) -> SegmentStats:
+                  block_len: int, n_perm: int, n_boot: int, seed: int, summary: list[int] | None,
+                  groups: Sequence[Sequence[int]] | None = None) -> SegmentStats:
     """Statistics of held-out predictions. ``segments``: per fold, the indices of its TRs (in time order) and
     the lengths of the runs they come from; ``summary``: the target columns whose r are averaged into the summary
-    statistic (``None``: all targets)."""
+    statistic (``None``: all targets); ``groups``: column sets (ROIs) whose mean-r draws are kept too (an empty
+    set gives NaN draws)."""
     from brainalign.metrics.correlation import pearson_r
 
     t, k = y.shape[1], len(segments)
@@ -51,8 +55,12 @@ def segment_stats(y: np.ndarray, pred: np.ndarray, segments: Sequence[tuple[np.n
     p = (1.0 + (null >= r - 1e-12).sum(0)) / (1.0 + n_perm) if n_perm else np.full(t, np.nan)
     pick = (lambda a: a[:, summary].mean(1)) if summary is not None else (lambda a: a.mean(1))
     all_idx = np.concatenate([idx for idx, _ in segments])
+    group_boot = None
+    if groups is not None:
+        group_boot = np.column_stack([boot[:, list(g)].mean(1) if len(g) else np.full(n_boot, np.nan)
+                                      for g in groups]) if groups else np.zeros((n_boot, 0))
     return SegmentStats(r=r, r_pooled=pearson_r(y[all_idx], pred[all_idx]), p=p,
-                        summary_null=pick(null), summary_boot=pick(boot))
+                        summary_null=pick(null), summary_boot=pick(boot), group_boot=group_boot)
 
 
 def _chunked_null(y, pred, block_len, n_perm, seed, lengths) -> np.ndarray:

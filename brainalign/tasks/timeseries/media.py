@@ -1,0 +1,268 @@
+"""Audio and video sources of the time-series task: registry look-up, checks before anything is extracted,
+features per stimulus file, and their designs on the TR grid.
+
+A media source is ``audio:<name>`` (the audio registry) or ``video:<name>`` (the video registry). Its features
+are computed from each run's ``audio`` / ``video`` file (stimulus time 0 = first sample / first frame = story time
+0, as the ``audio_envelope`` baseline assumes), once per distinct file content, as
+:class:`~brainalign.features.timed.TimedFeatures`; each layer's rows are resampled to the run's volumes from their
+``times`` by the same Lanczos / binning matrices as word features, FIR-delayed, trimmed and z-scored.
+
+:func:`check_media` runs in ``prepare``: a run without the file a source needs, a file that cannot be read, silent
+audio, a stimulus that ends before the volumes that read it, and a step / frame rate that cannot sample every TR
+are one-line errors naming the run and file, before any job runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from brainalign.config.timeseries import TimeSeriesConfig
+from brainalign.data.timeseries import TimeSeriesDataset, TimeSeriesRun
+from brainalign.errors import ConfigError, DataError
+
+MODALITIES = ("audio", "video")
+#: Seconds of slack when comparing a step or a duration with the TR grid (timestamp rounding).
+_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class MediaSource:
+    """A parsed ``audio:<name>`` / ``video:<name>`` source."""
+
+    modality: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.modality}:{self.name}"
+
+
+def parse_source(source: str) -> MediaSource | None:
+    """The media source named by a job's ``source`` (``None`` for text models and baselines)."""
+    head, _, name = source.partition(":")
+    return MediaSource(head, name) if head in MODALITIES and name else None
+
+
+def media_sources(cfg: TimeSeriesConfig) -> list[MediaSource]:
+    """Every media source of the config, audio models first."""
+    return [*(MediaSource("audio", m) for m in cfg.audio_models), *(MediaSource("video", m) for m in cfg.video_models)]
+
+
+def _lookup(modality: str, name: str) -> Any:
+    if modality == "audio":
+        from brainalign.features.audio.registry import get_audio_entry
+
+        return get_audio_entry(name)
+    from brainalign.features.video.registry import get_video_entry
+
+    return get_video_entry(name)
+
+
+def _known(modality: str, name: str) -> bool:
+    try:
+        if modality == "text":
+            from brainalign.features.specs import get_model_entry
+
+            get_model_entry(name)
+        else:
+            _lookup(modality, name)
+    except ConfigError:
+        return False
+    return True
+
+
+_LISTS = {"text": "models", "audio": "audio_models", "video": "video_models"}
+
+
+def wrong_list(name: str, listed_as: str) -> str | None:
+    """The modality whose registry knows ``name`` when it is not ``listed_as``'s (``None``: no other one does)."""
+    return next((m for m in ("text", "audio", "video") if m != listed_as and _known(m, name)), None)
+
+
+def get_entry(src: MediaSource) -> Any:
+    """The registry entry of a media source; a name from another modality's registry says where it belongs."""
+    try:
+        return _lookup(src.modality, src.name)
+    except ConfigError:
+        other = wrong_list(src.name, src.modality)
+        if other is None:
+            raise
+        raise ConfigError(f"{_LISTS[src.modality]}: {src.name!r} is in the {other} registry, not the "
+                          f"{src.modality} one; list it under {_LISTS[other]}") from None
+
+
+def entry_fingerprint(src: MediaSource, entry: Any) -> str:
+    """Identity of the weights a media entry loads (hub id @ revision, or the stamp of a local folder)."""
+    if src.modality == "audio":
+        from brainalign.features.audio.registry import audio_weights_fingerprint
+
+        return audio_weights_fingerprint(entry)
+    if entry.kind == "image-per-frame":
+        from brainalign.features.vision_sources import get_vision_entry, vision_weights_fingerprint
+
+        return f"per-frame:{vision_weights_fingerprint(get_vision_entry(entry.vision_model))}"
+    from brainalign.features.video.backbone import hf_fingerprint
+
+    return hf_fingerprint(entry)
+
+
+def media_path(run: TimeSeriesRun, modality: str) -> str | None:
+    """The run's stimulus file of ``modality`` (``None`` when the run has none)."""
+    return getattr(run, modality, None)
+
+
+def step_seconds(cfg: TimeSeriesConfig, run: TimeSeriesRun) -> float:
+    """Seconds between a video source's feature rows for ``run`` (``media.step_seconds``, else its TR)."""
+    return float(cfg.media.step_seconds if cfg.media.step_seconds is not None else run.tr)
+
+
+def _needed_until(cfg: TimeSeriesConfig, run: TimeSeriesRun) -> float:
+    """Story time (s) the stimulus must last: the last word's end, and the volume that the last kept volume's
+    longest delay reads (volumes later than that see only what came before them)."""
+    st = run.story_times()
+    last = run.kept.stop - 1 - max(cfg.delays)
+    vol = float(st[last]) if last >= 0 else 0.0
+    words = float(run.events.offsets.max()) if len(run.events) else 0.0
+    return max(words, vol)
+
+
+def _check_rate(cfg: TimeSeriesConfig, src: MediaSource, entry: Any, run: TimeSeriesRun, path: str,
+                native_fps: float | None) -> None:
+    if src.modality == "audio":
+        if entry.frame_seconds > run.tr + _TOL:
+            raise ConfigError(f"run {run.run_id}: audio model {src.name} has one frame per {entry.frame_seconds} s, "
+                              f"longer than the TR {run.tr} s; it cannot sample every TR")
+        return
+    step = step_seconds(cfg, run)
+    if step > run.tr + _TOL:
+        raise ConfigError(f"run {run.run_id}: media.step_seconds {step} is longer than the TR {run.tr} s, so some "
+                          f"TRs would get no {src.name} features; use a step of at most {run.tr} s")
+    fps = float(cfg.media.fps if cfg.media.fps is not None else entry.fps)
+    if fps * step < 1 - _TOL:
+        raise ConfigError(f"run {run.run_id}: {src.name} reads {fps:g} frames/s, less than one frame per step of "
+                          f"{step:g} s; raise media.fps to at least {1 / step:g}")
+    if native_fps is not None and native_fps * step < 1 - _TOL:
+        raise DataError(f"run {run.run_id}: video {path} has {native_fps:g} frames/s, less than one frame per "
+                        f"step of {step:g} s; lengthen media.step_seconds or re-encode the video")
+
+
+def _probe(modality: str, path: str) -> tuple[float, float | None]:
+    """``(duration s, native fps or None)`` of a stimulus file; unreadable / silent files raise DataError."""
+    if modality == "audio":
+        from brainalign.data.media.audio import read_audio
+
+        return read_audio(path).duration, None
+    from brainalign.data.media.video import probe_video
+
+    info = probe_video(path)
+    return info.duration, info.native_fps
+
+
+def check_media(cfg: TimeSeriesConfig, ds: TimeSeriesDataset, sources: list[MediaSource],
+                entries: dict[str, Any]) -> None:
+    """One-line errors for every run a media source cannot read (see the module docstring); each file is read
+    once."""
+    probed: dict[tuple[str, str], tuple[float, float | None]] = {}
+    for src in sources:
+        for run in ds.runs:
+            path = media_path(run, src.modality)
+            if path is None:
+                raise DataError(f"run {run.run_id} has no {src.modality} file for {src.modality} model {src.name}; "
+                                f"give the run's {src.modality} (a {src.modality} column in the run table) or drop "
+                                f"{src.name}")
+            if not Path(path).is_file():
+                raise DataError(f"run {run.run_id}: {src.modality} file {path} does not exist; fix the path")
+            key = (src.modality, str(path))
+            if key not in probed:
+                try:
+                    probed[key] = _probe(src.modality, str(path))
+                except DataError as exc:
+                    raise DataError(f"run {run.run_id}: {exc}") from None
+            duration, native = probed[key]
+            _check_rate(cfg, src, entries[src.label], run, str(path), native)
+            need = _needed_until(cfg, run)
+            slack = 0.5 / native if native else 0.0
+            if duration + slack + 1e-4 < need:
+                raise DataError(f"run {run.run_id}: {src.modality} {path} lasts {duration:.2f} s but the run needs "
+                                f"its stimulus until {need:.2f} s of story time; give the full file, or trim_end the "
+                                "volumes after it / fix stim_onset")
+
+
+@functools.lru_cache(maxsize=256)
+def _file_hash(path: str, mtime_ns: int, size: int) -> str:
+    from brainalign.engine.identity import hash_file
+
+    return hash_file(path)
+
+
+def file_digest(path: str) -> str:
+    """sha256 of a stimulus file's bytes (memoised per path, modification time and size)."""
+    st = Path(path).stat()
+    return _file_hash(str(path), st.st_mtime_ns, st.st_size)
+
+
+def file_digests(ds: TimeSeriesDataset, modality: str) -> dict[str, str]:
+    """``{run_id: sha256 of the run's stimulus file}`` (content, not path)."""
+    return {run.run_id: file_digest(str(media_path(run, modality))) for run in ds.runs}
+
+
+def media_key(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, ds: TimeSeriesDataset) -> dict[str, Any]:
+    """What makes a media source's features: the entry and its weights, random-init seed, sampling settings and
+    the content of every run's stimulus file."""
+    entry = get_entry(src)
+    sampling: dict[str, Any] = {}
+    if src.modality == "video":
+        sampling = {"step_seconds": [step_seconds(cfg, r) for r in ds.runs], "clip_seconds": cfg.media.clip_seconds,
+                    "fps": cfg.media.fps}
+    return {"entry": entry.model_dump(mode="json"), "weights": entry_fingerprint(src, entry),
+            "random_init": random_init, "seed": cfg.seed if random_init else None, "sampling": sampling,
+            "files": file_digests(ds, src.modality), "layers": cfg.layers}
+
+
+def extract(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, run: TimeSeriesRun, progress: bool) -> Any:
+    """:class:`~brainalign.features.timed.TimedFeatures` of ``run``'s stimulus file for one media source."""
+    entry = get_entry(src)
+    path = media_path(run, src.modality)
+    if src.modality == "audio":
+        from brainalign.features.audio import extract_audio_layers
+
+        return extract_audio_layers(entry, path, random_init=random_init, seed=cfg.seed, device=cfg.features.device,
+                                    batch_size=cfg.features.batch_size, progress=progress)
+    from brainalign.features.video import extract_video_layers
+
+    return extract_video_layers(entry, path, step_seconds=step_seconds(cfg, run), clip_seconds=cfg.media.clip_seconds,
+                                fps=cfg.media.fps, random_init=random_init, seed=cfg.seed,
+                                device=cfg.features.device, progress=progress)
+
+
+def media_layer_designs(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, resample: Any,
+                        ds: TimeSeriesDataset, progress: bool
+                        ) -> Iterator[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """``(layer info, {run_id: (n_kept, d * n_delays) design})`` for every selected layer of a media source;
+    features are extracted once per distinct file (runs of one film share them)."""
+    from brainalign.data.timeseries.resample import resample as apply
+    from brainalign.tasks.timeseries.design import finish, resampling_matrix
+
+    digests = file_digests(ds, src.modality)
+    feats: dict[str, Any] = {}
+    for run in ds.runs:
+        key = f"{digests[run.run_id]}|{step_seconds(cfg, run)}"
+        if key not in feats:
+            feats[key] = extract(cfg, src, random_init, run, progress)
+    per_run = {r.run_id: feats[f"{digests[r.run_id]}|{step_seconds(cfg, r)}"] for r in ds.runs}
+    first = next(iter(per_run.values()))
+    n = min(f.n_layers for f in per_run.values())
+    chosen = range(n) if cfg.layers == "all" else cfg.layers
+    bad = [i for i in chosen if i >= n]
+    if bad:
+        raise ConfigError(f"layers {bad}: {src.label} has {n} layers (0..{n - 1}); fix layers")
+    mats = {r.run_id: resampling_matrix(r, resample, times=per_run[r.run_id].times) for r in ds.runs}
+    for i in chosen:
+        X = {r.run_id: finish(apply(per_run[r.run_id].get(i), mats[r.run_id]), r, cfg.delays) for r in ds.runs}
+        yield {"layer": first.layer_names[i], "layer_index": int(i), "depth_frac": float(i / max(n - 1, 1))}, X
