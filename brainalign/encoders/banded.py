@@ -1,5 +1,10 @@
-"""Banded ridge: one regularisation per feature space and per target, solved by himalaya's ``GroupRidgeCV``
-(random search over the simplex of band weights), behind the :class:`RidgeEncoder` interface."""
+"""Banded ridge: one regularisation per feature space and per target, solved by himalaya's random search over
+the simplex of band weights, behind the :class:`RidgeEncoder` interface.
+
+With fewer samples than features (130 TRs x 2308 delayed features, say) the same model is solved in its dual:
+``MultipleKernelRidgeCV`` on the bands' linear kernels ``X_b X_b^T`` (n x n each) with the same candidates, folds
+and alphas, which gives the same band weights and predictions (|diff| ~1e-12 in the tests) several times faster.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +35,11 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         standardize: z-score features with training statistics.
         backend: himalaya backend (``"numpy"``, ``"torch"``, ``"torch_cuda"``).
         random_state: seed of the random search.
+        solver: ``"auto"`` (dual when ``n_samples < n_features``), ``"primal"`` (``GroupRidgeCV``) or ``"dual"``
+            (``MultipleKernelRidgeCV`` on linear kernels); all give the same model.
 
-    Fitted: ``coef_`` (n_features, n_targets), ``deltas_`` (n_bands, n_targets) log band scalings, ``model_``.
+    Fitted: ``coef_`` (n_features, n_targets), ``intercept_`` (n_targets,), ``deltas_`` (n_bands, n_targets) log
+    band scalings, ``solver_`` (the one used), ``model_``.
     """
 
     def __init__(
@@ -43,6 +51,7 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         standardize: bool = True,
         backend: str = "numpy",
         random_state: int = 0,
+        solver: str = "auto",
     ) -> None:
         self.bands = bands
         self.alphas = alphas
@@ -51,6 +60,7 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         self.standardize = standardize
         self.backend = backend
         self.random_state = random_state
+        self.solver = solver
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -76,13 +86,46 @@ class BandedRidgeEncoder(StandardizeMixin, RegressorMixin, BaseEstimator):
         X = self._fit_scaling(X)
         folds = _inner_folds(X.shape[0], self.cv, None if groups is None else np.asarray(groups))
         params = {"alphas": alphas, "n_iter": self.n_iter, "progress_bar": False}
-        self.model_ = GroupRidgeCV(groups=labels, solver_params=params, fit_intercept=True, cv=folds,
-                                   random_state=self.random_state).fit(X, Y)
-        self.coef_ = _to_numpy(self.model_.coef_)
-        self.deltas_ = _to_numpy(self.model_.deltas_)
+        if self.solver not in ("auto", "primal", "dual"):
+            raise ValueError(f"solver {self.solver!r}: use auto, primal or dual")
+        dual = self.solver == "dual" or (self.solver == "auto" and X.shape[0] < X.shape[1])
+        self.solver_ = "dual" if dual else "primal"
+        if dual:
+            self._fit_dual(X, Y, labels, params, folds)
+        else:
+            self.model_ = GroupRidgeCV(groups=labels, solver_params={**params, "warn": False}, fit_intercept=True,
+                                       cv=folds, random_state=self.random_state).fit(X, Y)
+            self.coef_ = _to_numpy(self.model_.coef_)
+            self.intercept_ = _to_numpy(self.model_.intercept_)
+            self.deltas_ = _to_numpy(self.model_.deltas_)
         return self
+
+    def _fit_dual(self, X: np.ndarray, Y: Any, labels: np.ndarray, params: dict[str, Any], folds: Any) -> None:
+        """Multiple-kernel ridge on the bands' linear kernels; primal ``coef_`` recovered band by band as
+        ``exp(delta_b) X_b^T dual_coef``."""
+        from himalaya.backend import get_backend
+        from himalaya.kernel_ridge import MultipleKernelRidgeCV
+
+        backend = get_backend()
+        Xb = [X[:, labels == b] for b in np.unique(labels)]
+        Ks = backend.asarray(np.stack([x @ x.T for x in Xb]))
+        one = Y.ndim == 1
+        self.model_ = MultipleKernelRidgeCV(kernels="precomputed", solver_params=params, fit_intercept=True,
+                                            cv=folds, random_state=self.random_state).fit(Ks, Y[:, None] if one else Y)
+        dual = _to_numpy(self.model_.dual_coef_)
+        deltas = _to_numpy(self.model_.deltas_)
+        coef = np.concatenate([x.T @ (dual * np.exp(d)[None, :]) for x, d in zip(Xb, deltas, strict=True)])
+        intercept = _to_numpy(self.model_.intercept_).reshape(-1)
+        self._dual_fit = (coef, intercept, one)
+        self.coef_, self.intercept_, self.deltas_ = (coef[:, 0], intercept[0], deltas[:, 0]) if one else (
+            coef, intercept, deltas)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions ``(n_samples, n_targets)`` (``(n_samples,)`` for a 1-D ``Y``)."""
         check_is_fitted(self)
-        return _to_numpy(self.model_.predict(self._scale(validate_X(self, X, reset=False))))
+        X = self._scale(validate_X(self, X, reset=False))
+        if self.solver_ == "primal":
+            return _to_numpy(self.model_.predict(X))
+        coef, intercept, one = self._dual_fit
+        pred = X @ coef + intercept
+        return pred[:, 0] if one else pred
