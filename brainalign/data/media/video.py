@@ -133,6 +133,8 @@ def iter_frames_at(path: str | Path, times: np.ndarray, *, info: VideoInfo | Non
 
 
 def _decode(path: Path, t: np.ndarray, info: VideoInfo, av: Any) -> Iterator[np.ndarray]:
+    if not t.size:
+        return
     container = _open(path)
     try:
         stream = container.streams.video[0]
