@@ -79,6 +79,110 @@ class GeneratorSpec(Strict):
     device: str = "auto"
 
 
+class InputTargetSpec(Strict):
+    """One decoded input of a multi-input reconstruction (``multi_input.targets``).
+
+    ``kind``: ``vae_latent`` (the generator's VAE latents of the stimuli at ``size`` x ``size``, default the
+    generator's height), ``text_embedding`` (its text encoder's conditioning of the ``captions``) or ``depth``
+    (maps of depth model ``model`` from the depth registry, ``size`` x ``size``, default 64). ``rois``: the voxel
+    set decoded from (ROI labels of the dataset; default every voxel); ``decoder``: ridge (default) or mindeye.
+    """
+
+    name: str
+    kind: Literal["vae_latent", "text_embedding", "depth"]
+    rois: list[str] | None = None
+    decoder: DecoderSpec = Field(default_factory=lambda: DecoderSpec(kind="ridge"))
+    model: str | None = None
+    size: int | None = Field(None, ge=8)
+
+    @model_validator(mode="after")
+    def _check(self) -> InputTargetSpec:
+        path_safe(self.name, "multi_input target name")
+        if self.kind == "depth" and not self.model:
+            raise ValueError(f"target {self.name!r}: kind depth needs model: (a depth registry entry, e.g. "
+                             "dpt-hybrid-midas)")
+        if self.kind != "depth" and self.model:
+            raise ValueError(f"target {self.name!r}: model: is for kind depth; the VAE and text encoder are the "
+                             "generator's (multi_input.generator)")
+        if self.decoder.checkpoint is not None:
+            raise ValueError(f"target {self.name!r}: decoder checkpoints are for the run's decoders; drop checkpoint:")
+        if self.rois is not None and not self.rois:
+            raise ValueError(f"target {self.name!r}: rois is empty; list ROI labels or drop rois (every voxel)")
+        return self
+
+
+class InputSetSpec(Strict):
+    """One row of the input ablation: the decoded inputs one reconstruction is generated from (target names)."""
+
+    inputs: list[str]
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or "+".join(self.inputs)
+
+
+class MultiInputSpec(Strict):
+    """``multi_input:`` reconstruction from several decoded inputs (Takagi & Nishimoto 2023 and follow-up).
+
+    ``generator``: a ``sd-img2img`` entry (its VAE defines ``vae_latent`` targets, its text encoder
+    ``text_embedding`` targets); ``controlnet``: a ``sd-controlnet-depth`` entry on the same base model, used by
+    runs with a depth input. ``captions``: a table (CSV ``image_id, caption`` or a JSON / YAML mapping) with
+    captions for every image (needed by ``text_embedding`` targets). ``runs``: the input sets of the ablation
+    (e.g. ``[z]``, ``[c]``, ``[z, c]``, ``[z, c, depth]``): z alone is VAE-decoded, c alone generated from noise,
+    z + c img2img from z at ``strength``. ``prompt``: ``decoded`` (decoded c as prompt embeddings) or
+    ``nearest_caption`` (the caption text of the training image whose c is nearest to the decoded one).
+    ``clip_metric``: a CLIP vision model layer for a CLIP-space two-way column.
+    """
+
+    generator: str
+    controlnet: str | None = None
+    captions: Path | None = None
+    targets: list[InputTargetSpec]
+    runs: list[InputSetSpec]
+    prompt: Literal["decoded", "nearest_caption"] = "decoded"
+    strength: float | None = Field(None, gt=0, le=1)
+    steps: int | None = Field(None, ge=1)
+    guidance: float | None = Field(None, ge=0)
+    seed: int = 0
+    batch_size: int = Field(4, ge=1)
+    max_images: int | None = Field(None, ge=1)
+    device: str = "auto"
+    clip_metric: FeatureMetricSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MultiInputSpec:
+        names = [t.name for t in self.targets]
+        if not names:
+            raise ValueError("multi_input.targets is empty; declare the decoded inputs (vae_latent, text_embedding, "
+                             "depth)")
+        if len(set(names)) != len(names):
+            raise ValueError(f"multi_input target names must be unique, got {names}")
+        kinds = {t.name: t.kind for t in self.targets}
+        if not self.runs:
+            raise ValueError("multi_input.runs is empty; list the input sets, e.g. [{inputs: [z]}, {inputs: [z, c]}]")
+        labels = [r.label for r in self.runs]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"multi_input run names must be unique, got {labels}; set runs[i].name")
+        for r in self.runs:
+            path_safe(r.label, "multi_input run name")
+            unknown = [i for i in r.inputs if i not in kinds]
+            if unknown or not r.inputs:
+                raise ValueError(f"run {r.label!r}: unknown inputs {unknown or r.inputs}; targets are "
+                                 f"{', '.join(names)}")
+            used = [kinds[i] for i in r.inputs]
+            if len(set(used)) != len(used):
+                raise ValueError(f"run {r.label!r} takes two inputs of one kind ({used}); a run combines at most one "
+                                 "vae_latent, one text_embedding and one depth")
+            if "depth" in used and not self.controlnet:
+                raise ValueError(f"run {r.label!r} has a depth input; set multi_input.controlnet (a "
+                                 "sd-controlnet-depth generator)")
+        if "text_embedding" in kinds.values() and self.captions is None:
+            raise ValueError("text_embedding targets encode captions; set multi_input.captions (a table image_id, "
+                             "caption)")
+        return self
+
+
 SubjectEntry = int | dict[str, Any]
 
 
@@ -151,6 +255,7 @@ class ReconstructConfig(Strict):
     seed: int = 0
     subjects: list[SubjectEntry] = Field(default_factory=list)
     adapt: AdaptSpec | None = None
+    multi_input: MultiInputSpec | None = None
 
     @field_validator("cv", mode="before")
     @classmethod
@@ -192,6 +297,8 @@ class ReconstructConfig(Strict):
             if self.adapt.decoder is not None and self.adapt.decoder not in mindeye:
                 raise ValueError(f"adapt.decoder {self.adapt.decoder!r} is not a mindeye decoder; mindeye "
                                  f"decoders: {', '.join(mindeye)}")
+        if self.multi_input is not None:
+            raise ValueError("multi_input reconstructs one subject's images; drop subjects: or multi_input:")
         if self.reconstruction != "retrieve":
             raise ValueError("subjects: multi-subject runs score retrieval and target-space metrics; set "
                              "reconstruction: retrieve")

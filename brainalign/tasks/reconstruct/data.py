@@ -39,6 +39,8 @@ class ReconstructContext:
         digests: ``{"data": ..., "target": ...}`` content digests the job keys hold.
         checkpoints: ``{decoder label: fingerprint of its checkpoint folder}``.
         train_root: where trained MindEye decoders keep their resumable run folders (``<root>/<job uid>``).
+        roi: ``(n_voxels,)`` ROI label of each voxel (in the decoders' voxel order), or None.
+        multi: the prepared targets of ``multi_input:`` (:class:`~.multi_input.MultiInputs`), or None.
     """
 
     cfg: ReconstructConfig
@@ -55,6 +57,8 @@ class ReconstructContext:
     digests: dict[str, Any] = field(default_factory=dict)
     checkpoints: dict[str, str] = field(default_factory=dict)
     train_root: Path = Path(".")
+    roi: np.ndarray | None = None
+    multi: Any = None
 
     @property
     def centre(self) -> np.ndarray:
@@ -96,25 +100,35 @@ def target_and_driver(cfg: ReconstructConfig, images: ImageStimulusSet, need_dri
 def metric_features(cfg: ReconstructConfig, images: ImageStimulusSet, progress: bool) -> dict[str, np.ndarray]:
     """``{"model:layer": (n, c)}`` for every feature metric; one extraction pass per model."""
     out: dict[str, np.ndarray] = {}
-    for model in dict.fromkeys(fm.model for fm in cfg.feature_metrics):
-        layers = list(dict.fromkeys(fm.layer for fm in cfg.feature_metrics if fm.model == model))
+    specs = [*cfg.feature_metrics, *([cfg.multi_input.clip_metric] if cfg.multi_input and
+                                     cfg.multi_input.clip_metric else [])]
+    for model in dict.fromkeys(fm.model for fm in specs):
+        layers = list(dict.fromkeys(fm.layer for fm in specs if fm.model == model))
         for name, x in layer_maps(model, layers, images, "mean", cfg, progress).items():
             out[f"{model}:{name}"] = x
     return out
 
 
 def _check_entries(cfg: ReconstructConfig) -> None:
-    """Unknown vision models or generator -> one-line ConfigError (before anything is extracted)."""
+    """Unknown vision models or generator -> one-line ConfigError (before anything is extracted); the
+    ``multi_input`` generators, depth models and latent size too (:func:`.multi_input.check_multi_entries`)."""
     from brainalign.features.vision_sources import get_vision_entry
+    from brainalign.tasks.reconstruct.multi_input import check_multi_entries
     from brainalign.tasks.vision.data import driver_of
 
     drv = driver_of(cfg.dataset)
-    for model in {cfg.target.model, *([drv.model] if drv else []), *(fm.model for fm in cfg.feature_metrics)}:
+    clip = [cfg.multi_input.clip_metric.model] if cfg.multi_input and cfg.multi_input.clip_metric else []
+    for model in {cfg.target.model, *([drv.model] if drv else []), *(fm.model for fm in cfg.feature_metrics),
+                  *clip}:
         get_vision_entry(model)
     if cfg.reconstruction in ("generate", "both") and cfg.generator is not None:
-        from brainalign.decoders.generator_registry import get_generator_entry
+        from brainalign.decoders.generator_registry import MULTI_INPUT_KINDS, get_generator_entry
 
-        get_generator_entry(cfg.generator.name)
+        entry = get_generator_entry(cfg.generator.name)
+        if entry.kind in MULTI_INPUT_KINDS:
+            raise ConfigError(f"generator {entry.name!r} (kind {entry.kind}) takes decoded latents and text, not "
+                              "image embeddings; name it in multi_input.generator / multi_input.controlnet")
+    check_multi_entries(cfg)
 
 
 def _checkpoint_meta(path: Path) -> dict[str, Any]:
@@ -186,14 +200,20 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
     data = simulated_data(cfg.dataset, images, driver) if measured is None else measured
     ds = data.dataset
     responses = np.asarray(ds.responses if ds.responses.ndim == 3 else ds.responses[None], dtype=np.float32)
+    roi = None if getattr(ds, "roi", None) is None else np.asarray(ds.roi)
     if ds.voxel_ijk is not None:  # decoders see voxels in grid (C) order, whatever order a file stores them in
-        responses = responses[..., np.lexsort(np.asarray(ds.voxel_ijk).T[::-1])]
+        order = np.lexsort(np.asarray(ds.voxel_ijk).T[::-1])
+        responses = responses[..., order]
+        roi = None if roi is None else roi[order]
     rank = np.empty(len(images), dtype=np.int64)
     rank[np.concatenate([tr, te])] = np.arange(tr.size + te.size)
     for d in cfg.decoders:
         if d.checkpoint is not None:
             _check_checkpoint_shape(d.label, metas[d.label], responses.shape[2], list(target.shape[1:]),
                                     Path(d.checkpoint))
+    from brainalign.tasks.reconstruct.multi_input import prepare_inputs
+
+    multi = prepare_inputs(cfg, images, np.asarray(ds.image_ids), roi, responses.shape[2], progress)
     target = np.asarray(target, dtype=np.float32)
     target_c = target - target[tr].mean(0, keepdims=True)
     from brainalign import settings
@@ -203,7 +223,8 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
         target_c=target_c, tr=tr, te=te, rank=rank, metric_features=feats,
         describe={**data.describe, "split": how, "voxel_order": "grid (C) order" if ds.voxel_ijk is not None
                   else "as loaded"},
-        train_root=train_root if train_root is not None else settings.cache_dir("decoder_runs"))
+        train_root=train_root if train_root is not None else settings.cache_dir("decoder_runs"), roi=roi,
+        multi=multi)
     ctx.digests = {"data": data_digest(responses, tr, te, images, ds.roi), "target": target_digest(cfg)}
     ctx.checkpoints = {d.label: folder_fingerprint(Path(d.checkpoint)) for d in cfg.decoders
                        if d.checkpoint is not None}

@@ -89,6 +89,10 @@ def run_job(job: Job, ctx: Any, progress: bool) -> JobOutput:
 
     if isinstance(ctx, MultiContext):
         return run_multi_job(job, ctx, progress)
+    if "input" in job.spec:  # a multi_input target
+        from brainalign.tasks.reconstruct.multi_input import run_input_job
+
+        return run_input_job(job, ctx, progress)
     cfg: ReconstructConfig = ctx.cfg
     spec = next(d for d in cfg.decoders if d.label == job.spec["decoder"])
     t0 = time.perf_counter()

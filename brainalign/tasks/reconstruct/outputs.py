@@ -30,13 +30,16 @@ DECODED = ("target", "retrieval", "target_first_repeats")
 
 @dataclass
 class ReconstructRun:
-    """A finished run: its folder, tables, and which jobs ran / were reused (uids)."""
+    """A finished run: its folder, tables, and which jobs ran / were reused (uids); with ``multi_input`` also
+    ``ablation`` and ``inputs`` (:mod:`.multi_input_outputs`)."""
 
     out: Path
     metrics: pd.DataFrame
     retrieval: pd.DataFrame
     jobs_run: list[str] = field(default_factory=list)
     jobs_reused: list[str] = field(default_factory=list)
+    ablation: pd.DataFrame | None = None
+    inputs: pd.DataFrame | None = None
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -75,6 +78,8 @@ def outputs(cfg: ReconstructConfig, ctx: Any, jobs: list[Job], session: Session)
     from brainalign.tasks.reconstruct.scores import reencode, run_score_job, uint8_images
 
     out, store, here = session.out, session.store, InProcessExecutor()  # registered models live in this process
+    input_jobs = [j for j in jobs if "input" in j.spec]
+    jobs = [j for j in jobs if "input" not in j.spec]
     protocol = {**_protocol(cfg, ctx), "similarity": "cosine after subtracting the mean training embedding"}
     atomic.write_json(out / "data_report.json", {**ctx.describe, **protocol})
     decoded = {j.label: _decoded(session, j, out) for j in jobs}
@@ -123,5 +128,11 @@ def outputs(cfg: ReconstructConfig, ctx: Any, jobs: list[Job], session: Session)
         size = max(r.shape[1] for r in grid_rows.values())
         save_image_grid(uint8_images(ctx.images, te[: cfg.grid_images], size=size), grid_rows,
                         out / "reconstructions.png")
+    multi = {}
+    if cfg.multi_input is not None:
+        from brainalign.tasks.reconstruct.multi_input_outputs import multi_outputs
+
+        multi = multi_outputs(cfg, ctx, input_jobs, session)
     return ReconstructRun(out=out, metrics=metrics_df, retrieval=retrieval_df, jobs_run=list(session.ran),
-                          jobs_reused=list(session.reused))
+                          jobs_reused=list(session.reused), ablation=multi.get("ablation"),
+                          inputs=multi.get("inputs"))

@@ -88,9 +88,12 @@ def decoder_key(cfg: ReconstructConfig, spec: DecoderSpec, ctx: Any) -> dict[str
 
 
 def plan(cfg: ReconstructConfig, ctx: Any) -> list[Job]:
-    """One decoder job per configured decoder (``spec``: the decoder's label)."""
-    return [Job(TASK_NAME, spec.label, decoder_key(cfg, spec, ctx), spec={"decoder": spec.label})
-            for spec in cfg.decoders]
+    """One decoder job per configured decoder (``spec``: the decoder's label), then one per ``multi_input``
+    target (:func:`.multi_input.plan_inputs`)."""
+    from brainalign.tasks.reconstruct.multi_input import plan_inputs
+
+    return [*(Job(TASK_NAME, spec.label, decoder_key(cfg, spec, ctx), spec={"decoder": spec.label})
+              for spec in cfg.decoders), *plan_inputs(cfg, ctx)]
 
 
 def generator_key(cfg: ReconstructConfig) -> dict[str, Any]:
