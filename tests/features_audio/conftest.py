@@ -122,14 +122,28 @@ def build_qwen2_audio(folder: Path, chunk: int = 2) -> Path:
     return folder
 
 
+class _LazyDirs(dict):
+    """``{kind: folder}`` built on first use (each test pays only for the models it reads)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, kind: str) -> Path:
+        if kind in ("wav2vec2", "hubert", "wavlm"):
+            folder = build_speech(kind, self.root / kind)
+        elif kind == "whisper-encoder":
+            folder = build_whisper(self.root / "whisper")
+        else:
+            folder = build_qwen2_audio(self.root / "qwen2audio")
+        self[kind] = folder
+        return folder
+
+
 @pytest.fixture(scope="session")
 def audio_dirs(tmp_path_factory) -> dict[str, Path]:
-    """``{kind: folder}`` of tiny random models for every audio kind."""
-    root = tmp_path_factory.mktemp("tiny_audio")
-    dirs = {k: build_speech(k, root / k) for k in ("wav2vec2", "hubert", "wavlm")}
-    dirs["whisper-encoder"] = build_whisper(root / "whisper")
-    dirs["qwen2-audio"] = build_qwen2_audio(root / "qwen2audio")
-    return dirs
+    """``{kind: folder}`` of tiny random models for every audio kind (built lazily, once per session)."""
+    return _LazyDirs(tmp_path_factory.mktemp("tiny_audio"))
 
 
 def tiny_entry(kind: str, folder: Path, **kw):

@@ -5,3 +5,7 @@ Entry point: :func:`brainalign.features.audio.extract.extract_audio_layers` (ret
 :class:`~brainalign.features.timed.TimedFeatures`); registry: :mod:`brainalign.features.audio.registry`.
 Importing this package is cheap (no torch).
 """
+
+from brainalign.features.audio.extract import extract_audio_layers
+
+__all__ = ["extract_audio_layers"]

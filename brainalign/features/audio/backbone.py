@@ -105,7 +105,8 @@ def load_weights(entry: AudioModelEntry, cls: Any, config: Any, *, random_init: 
 
     if random_init:
         torch.manual_seed(seed)
-        return cls._from_config(config, dtype=torch.float32)
+        make = cls.from_config if hasattr(cls, "from_config") else cls._from_config  # Auto* / model classes
+        return make(config, dtype=torch.float32)
     return hf_call(entry, "weights", lambda p, kw: cls.from_pretrained(p, dtype=torch.float32, **kw))
 
 
