@@ -71,6 +71,10 @@ def resample_audio(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndar
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
+class _NoAudioStream(Exception):
+    """PyAV opened the file but found no audio stream."""
+
+
 def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -84,7 +88,7 @@ def _decode_pyav(path: Path) -> tuple[np.ndarray, int]:
 
     with av.open(str(path)) as container:
         if not container.streams.audio:
-            raise DataError(f"{path} has no audio stream; give an audio file or a video with sound")
+            raise _NoAudioStream
         stream = container.streams.audio[0]
         chunks = []
         rate = int(stream.rate or stream.codec_context.sample_rate or 0)
@@ -115,8 +119,9 @@ def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
                         f"{p.suffix or 'this'} files") from None
     try:
         return _decode_pyav(p)
-    except DataError:
-        raise
+    except _NoAudioStream:
+        raise DataError(f"cannot read audio {p}: it has no audio stream (soundfile: {reason}); give an audio file "
+                        "or a video with sound") from None
     except Exception as exc:  # noqa: BLE001 - PyAV raises its own error classes (av.error.*)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read audio {p} (soundfile: {reason}; PyAV: {first}); check or re-encode the "
