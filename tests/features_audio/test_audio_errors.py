@@ -9,7 +9,13 @@ from conftest import tiny_entry, tone, write_wav
 from brainalign.cache.activations import ActivationStore
 from brainalign.errors import ConfigError, DataError, ModelError
 from brainalign.features.audio import extract as ex
-from brainalign.features.audio.registry import AUDIO, AudioModelEntry, base_entry, get_audio_entry, list_audio_entries
+from brainalign.features.audio.registry import (
+    AUDIO,
+    AudioModelEntry,
+    base_entry,
+    get_audio_entry,
+    list_audio_entries,
+)
 
 
 def _one_line(exc_info) -> None:
