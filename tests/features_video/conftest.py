@@ -98,7 +98,8 @@ def build_tiny(kind: str, dest: Path, seed: int = 1234) -> Path:
     elif kind == "qwen2.5-vl":
         cfg = tf.Qwen2_5_VLConfig(
             text_config={**small, "vocab_size": 80, "num_key_value_heads": 1, "max_position_embeddings": 256,
-                         "rope_scaling": {"rope_type": "default", "mrope_section": [2, 3, 3]}},
+                         "rope_scaling": {"rope_type": "default", "mrope_section": [2, 3, 3]},
+                         "bos_token_id": 0, "eos_token_id": 1},
             vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
                            "out_hidden_size": 32, "patch_size": 4, "spatial_merge_size": 2,
                            "temporal_patch_size": 2, "window_size": 16, "fullatt_block_indexes": [1]},
@@ -118,8 +119,19 @@ def tiny_entry(kind: str, folder: Path, name: str | None = None, **kw):
     return VideoModelEntry(**fields)
 
 
+class _TinyModels(dict):
+    """``{kind: folder}``, each tiny model built on first use."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, kind: str) -> Path:
+        self[kind] = build_tiny(kind, self.root / kind)
+        return self[kind]
+
+
 @pytest.fixture(scope="session")
 def tiny_video_models(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("tiny_video")
-    kinds = ("videomae", "vivit", "xclip", "llava-next-video", "qwen2.5-vl")
-    return {k: build_tiny(k, root / k) for k in kinds}
+    """Tiny random ``videomae`` / ``vivit`` / ``xclip`` / ``llava-next-video`` / ``qwen2.5-vl`` folders (lazy)."""
+    return _TinyModels(tmp_path_factory.mktemp("tiny_video"))
