@@ -193,7 +193,7 @@ def extract_video_layers(
     layers = [cached.read(i) for i in range(cached.n_layers)]
     meta = {"source": entry.name, "kind": entry.kind, "model_id": entry.model_id, "vision_model": entry.vision_model,
             "base": entry.base, "fps": fps, "clip_seconds": clip, "frames_per_clip": n_clip,
-            "step_seconds": float(step_seconds), "n_padded_clips": int(np.sum(ends < clip - 1e-9)),
+            "step_seconds": float(step_seconds), "n_padded_clips": int(np.sum(np.rint(ends * fps) < n_clip - 1)),
             "times": "clip end", "random_init": bool(random_init), "seed": int(seed) if random_init else None,
             "video": str(info.path), "video_sha256": config["video_sha256"], "cache_key": key}
     return TimedFeatures(times=ends, layers=layers, layer_names=list(cached.layer_names), modality="video", meta=meta)
