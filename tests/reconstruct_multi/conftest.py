@@ -18,15 +18,21 @@ N_IMAGES = 64
 PLACES = ["top left", "top right", "bottom left", "bottom right"]
 
 
-@pytest.fixture(autouse=True)
-def _offline_one_thread(isolated_home, monkeypatch):
+@pytest.fixture(scope="module", autouse=True)
+def _offline_one_thread():
+    """HF offline and one torch thread (tiny models on shared cores); the session BRAINALIGN_HOME is shared by
+    the tests of a module (content-keyed caches), so a module-scoped run is reused."""
     import torch
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    n = torch.get_num_threads()
+    saved, n = os.environ.get("HF_HUB_OFFLINE"), torch.get_num_threads()
+    os.environ["HF_HUB_OFFLINE"] = "1"
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+    if saved is None:
+        os.environ.pop("HF_HUB_OFFLINE", None)
+    else:
+        os.environ["HF_HUB_OFFLINE"] = saved
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +76,6 @@ def tiny(tmp_path_factory) -> dict[str, Any]:
     from brainalign.features.vision_sources import register_vision_entry
     from brainalign.testing.tiny_vision import build_tiny_vision, tiny_vision_entry
 
-    saved = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("tiny_multi")
@@ -89,8 +93,6 @@ def tiny(tmp_path_factory) -> dict[str, Any]:
                                             model_id=str(folders["sd"]), controlnet_id=str(folders["cn"]), **common))
     register_depth_entry(DepthEntry(name="tiny-mi-dpt", kind="dpt", model_id=str(folders["dpt"]), revision="local"))
     torch.set_num_threads(n)
-    if saved is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
     return {"folders": folders, "resnet": res.name, "clip": clip.name}
 
 
@@ -100,7 +102,7 @@ TARGETS = [{"name": "z", "kind": "vae_latent", "rois": ["V1", "V2"]},
 RUNS = [{"inputs": ["z"]}, {"inputs": ["c"]}, {"inputs": ["z", "c"]}, {"inputs": ["z", "c", "depth"]}]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def multi_config(planted, tiny) -> Callable[..., Path]:
     """``write(tmp_path, multi_input_overrides=None, **top_level) -> config path``."""
     folder, captions = planted

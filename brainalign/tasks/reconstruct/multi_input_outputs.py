@@ -161,7 +161,7 @@ def multi_outputs(cfg: Any, ctx: Any, input_jobs: list[Job], session: Session) -
         name, fm = models[0]
         feats = ctx.metric_features[f"{fm.model}:{fm.layer}"]
         n = len(next(iter(images.values())))
-        rows.append(pd.DataFrame([{"run": "true images", "inputs": "", "n_images": n,
+        rows.append(pd.DataFrame([{"run": "true images", "inputs": "stimuli", "n_images": n,
                                    f"reencode_r[{name}]": image_reencode(ctx, feats[ctx.tr], feats[ctx.te[:n]],
                                                                          ctx.te[:n])}]))
     ablation = pd.concat(rows, ignore_index=True)
