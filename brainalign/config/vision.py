@@ -218,7 +218,9 @@ def _holdout(fraction: float) -> CVSpec:
 
 class VisionScoreConfig(Strict):
     """``brainalign score`` with ``task: vision``. ``cv``: ``holdout`` by image (all repeats of an image on one
-    side). ``encoder``: ridge numerics shared by the ridge encoders and the ground truth."""
+    side). ``encoder``: ridge numerics shared by the ridge encoders and the ground truth. ``save_weights``: ridge
+    jobs also store their fitted readout (coefficients, intercept, feature standardisation and the feature-space
+    fingerprint) for ``brainalign discover``; off by default (then job keys and tables are unchanged)."""
 
     task: Literal["vision"] = "vision"
     name: str = "vision"
@@ -234,6 +236,7 @@ class VisionScoreConfig(Strict):
     cv: CVSpec = Field(default_factory=lambda: _holdout(0.2))
     seed: int = 0
     maps: bool = True
+    save_weights: bool = False
 
     @field_validator("models", mode="before")
     @classmethod

@@ -56,7 +56,8 @@ def ground_truth(context: VisionContext, ridge: dict[str, Any]) -> np.ndarray:
 
 
 def run_job(job: Job, context: VisionContext, progress: bool = False) -> JobOutput:
-    """One vision job -> ``scores`` table (``target, r``), arrays ``r`` ``(v,)`` and ``pred`` ``(n_test, v)``."""
+    """One vision job -> ``scores`` table (``target, r``), arrays ``r`` ``(v,)`` and ``pred`` ``(n_test, v)``;
+    with a ``weights`` key also the fitted readout (:func:`brainalign.discovery.readout.readout_output`)."""
     import pandas as pd
 
     from brainalign.metrics.correlation import pearson_r
@@ -73,5 +74,14 @@ def run_job(job: Job, context: VisionContext, progress: bool = False) -> JobOutp
     r = pearson_r(y[te], pred)
     meta = {"model": spec.model, "layer": spec.layer, "encoder": spec.encoder,
             "n_features": int(np.prod(X.shape[1:])), "feature_shape": list(X.shape[1:])}
+    arrays, documents = {"r": r, "pred": pred}, {}
+    if job.key.get("weights"):
+        from brainalign.discovery.readout import readout_output
+
+        src = context.sources[spec.source]
+        space = {"model": src.model, **job.key["features"], "design": spec.encoder,
+                 "feature_shape": list(X.shape[1:])}
+        extra_arrays, documents = readout_output(est, space)
+        arrays.update(extra_arrays)
     return JobOutput(tables={"scores": pd.DataFrame({"target": np.arange(r.size), "r": r})},
-                     arrays={"r": r, "pred": pred}, meta=meta)
+                     arrays=arrays, documents=documents, meta=meta)

@@ -5,7 +5,9 @@ roi, noise_ceiling, r, r_ceiled``), ``summary.csv`` (per ROI means), ``best_laye
 ``jobs.csv``, ``layer_profile_vision.png``, brain maps in the data's space (``best_r.nii.gz`` + ``brain_map_mni.png``
 + ``brain_map_fsaverage.png`` for MNI data, ``best_r.nii.gz`` + ``brain_map_volume.png`` for a subject volume,
 ``brain_map_fsaverage.png`` for fsaverage vertices) and ``data_report.json`` (measured data: the ceiling's
-convention and that there is no ground truth).
+convention and that there is no ground truth). With ``save_weights: true`` also ``score_config.json``: the config
+in its own key order (``config.json`` sorts keys, which reorders e.g. the simulated ROIs and so the simulation),
+read back by ``brainalign discover``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from brainalign.tasks.vision.prepare import VisionContext
 log = logging.getLogger("brainalign")
 
 KEYS = ["model", "layer", "encoder", "roi"]
+SCORE_CONFIG = "score_config.json"
 
 
 @dataclass
@@ -174,6 +177,10 @@ def write_vision_outputs(cfg: VisionScoreConfig, context: VisionContext, jobs: l
     """Every file of the module docstring, from the jobs' verified folders in ``session.store``."""
     out, store, ds = session.out, session.store, context.dataset
     atomic.write_json(out / "data_report.json", context.describe)
+    if cfg.save_weights:
+        import json
+
+        atomic.write_text(out / SCORE_CONFIG, json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n")
     scores = voxel_table(jobs, store, ds)
     summary = summarise(scores)
     best = best_layers(summary)

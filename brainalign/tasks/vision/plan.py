@@ -9,7 +9,9 @@ truth of a simulation (ridge on each voxel's own generating features). A job's k
   ``features.pooling`` and the layer (pixel baseline: its side and resampling);
 - ``encoder``: the kind and its ``params``; ridge kinds add the ``encoder:`` section without ``device`` (dtype
   resolved), readouts their ``seed`` (the run's ``seed``);
-- ``cv``: ``kind``, ``test_fraction`` and ``seed`` of the holdout split.
+- ``cv``: ``kind``, ``test_fraction`` and ``seed`` of the holdout split;
+- ``weights`` (only with ``save_weights: true``, ridge kinds): the readout format the job also stores
+  (:data:`brainalign.discovery.readout.READOUT_FORMAT`); absent otherwise, so default keys are unchanged.
 
 The ground truth keys ``data``, the digests of the generating features, the ridge numerics and ``cv``. Runtime
 settings (devices, batch size, progress) are in no key.
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from brainalign.config import VisionScoreConfig
+from brainalign.discovery.readout import READOUT_FORMAT
 from brainalign.engine.identity import hash_array
 from brainalign.engine.job import Job
 from brainalign.errors import ConfigError
@@ -78,6 +81,8 @@ def plan(cfg: VisionScoreConfig, context: VisionContext) -> list[Job]:
             _check_spatial(src, layer, kind)
             key = {**base, "features": {**src.identity, "layer": layer},
                    "encoder": encoder_key(kind, params, context.ridge, cfg.seed)}
+            if cfg.save_weights and kind in RIDGE_KINDS:
+                key["weights"] = READOUT_FORMAT
             spec = VisionJobSpec("encode", i, src.label, src.random_init, layer, src.depth[layer], kind)
             jobs.append(Job(TASK_NAME, _label(src, layer, kind), key, spec))
     if cfg.ground_truth and context.generating:
