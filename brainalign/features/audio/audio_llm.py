@@ -84,7 +84,8 @@ def load_audio_llm(entry: AudioModelEntry, *, random_init: bool, seed: int, devi
     bos, eos = _special_id(tokenizer, AUDIO_BOS, entry), _special_id(tokenizer, AUDIO_EOS, entry)
     prompt = (tokenizer(f"Transcript: {transcript}\n", add_special_tokens=False)["input_ids"]
               if transcript else [])
-    full = load_weights(entry, Qwen2AudioForConditionalGeneration, config, random_init=random_init, seed=seed)
+    full = load_weights(entry, Qwen2AudioForConditionalGeneration, config, random_init=random_init, seed=seed,
+                         dtype=compute_dtype(entry, device))
     dtype = compute_dtype(entry, device)
     model = full.model.to(device=device, dtype=dtype).eval()
     del full

@@ -98,16 +98,19 @@ def load_config(entry: AudioModelEntry) -> Any:
     return config
 
 
-def load_weights(entry: AudioModelEntry, cls: Any, config: Any, *, random_init: bool, seed: int) -> Any:
-    """``cls.from_pretrained`` (float32), or for ``random_init`` the same architecture from ``config`` with
-    ``torch.manual_seed(seed)`` then transformers' own initialisation (no weights read)."""
+def load_weights(entry: AudioModelEntry, cls: Any, config: Any, *, random_init: bool, seed: int,
+                 dtype: Any = None) -> Any:
+    """``cls.from_pretrained`` in ``dtype`` (default float32; a 7B model is read straight into bfloat16), or for
+    ``random_init`` the same architecture from ``config`` with ``torch.manual_seed(seed)`` then transformers' own
+    initialisation in float32 (no weights read; the seed gives the same weights on every device)."""
     import torch
 
     if random_init:
         torch.manual_seed(seed)
         make = cls.from_config if hasattr(cls, "from_config") else cls._from_config  # Auto* / model classes
         return make(config, dtype=torch.float32)
-    return hf_call(entry, "weights", lambda p, kw: cls.from_pretrained(p, dtype=torch.float32, **kw))
+    dtype = torch.float32 if dtype is None else dtype
+    return hf_call(entry, "weights", lambda p, kw: cls.from_pretrained(p, dtype=dtype, **kw))
 
 
 def load_feature_extractor(entry: AudioModelEntry) -> Any:

@@ -64,7 +64,8 @@ def load_speech_encoder(entry: AudioModelEntry, *, random_init: bool, seed: int,
     kernels, strides = [int(k) for k in config.conv_kernel], [int(s) for s in config.conv_stride]
     hop, rf = int(np.prod(strides)), receptive_field(kernels, strides)
     check_frame_rate(entry, hop)
-    model = load_weights(entry, AutoModel, config, random_init=random_init, seed=seed)
+    model = load_weights(entry, AutoModel, config, random_init=random_init, seed=seed,
+                         dtype=compute_dtype(entry, device))
     model = model.to(device=device, dtype=compute_dtype(entry, device)).eval()
     conv = getattr(model, "feature_extractor", None)
     if conv is None:

@@ -44,7 +44,8 @@ def load_whisper_encoder(entry: AudioModelEntry, *, random_init: bool, seed: int
     fe = load_feature_extractor(entry)
     hop, n_window = whisper_input(entry, fe, int(config.max_source_positions))
     check_frame_rate(entry, hop)
-    encoder = load_weights(entry, WhisperModel, config, random_init=random_init, seed=seed).get_encoder()
+    encoder = load_weights(entry, WhisperModel, config, random_init=random_init, seed=seed,
+                         dtype=compute_dtype(entry, device)).get_encoder()
     dtype = compute_dtype(entry, device)
     encoder = encoder.to(device=device, dtype=dtype).eval()
     n_hidden = int(config.encoder_layers) + 1
