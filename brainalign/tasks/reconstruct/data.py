@@ -194,6 +194,9 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
     if te.size < cfg.retrieval.n_candidates:
         raise ConfigError(f"{te.size} test images cannot fill {cfg.retrieval.n_candidates}-way retrieval; raise "
                           "dataset.n_images or cv.test_fraction, or lower retrieval.n_candidates")
+    from brainalign.tasks.reconstruct.multi_input import load_captions, prepare_inputs
+
+    multi = load_captions(cfg, np.asarray(images.names if measured is None else measured.dataset.image_ids))
     target, driver = target_and_driver(cfg, images, driver_of(cfg.dataset) is not None, progress)
     _check_generator(cfg, target)
     feats = metric_features(cfg, images, progress)
@@ -211,9 +214,7 @@ def prepare(cfg: ReconstructConfig, progress: bool = True, train_root: Path | No
         if d.checkpoint is not None:
             _check_checkpoint_shape(d.label, metas[d.label], responses.shape[2], list(target.shape[1:]),
                                     Path(d.checkpoint))
-    from brainalign.tasks.reconstruct.multi_input import prepare_inputs
-
-    multi = prepare_inputs(cfg, images, np.asarray(ds.image_ids), roi, responses.shape[2], progress)
+    multi = prepare_inputs(cfg, multi, images, roi, responses.shape[2], progress)
     target = np.asarray(target, dtype=np.float32)
     target_c = target - target[tr].mean(0, keepdims=True)
     from brainalign import settings

@@ -119,20 +119,28 @@ def _voxels(t: InputTargetSpec, roi: np.ndarray | None, n_voxels: int) -> np.nda
     return np.flatnonzero(np.isin(np.asarray(roi).astype(str), t.rois))
 
 
-def prepare_inputs(cfg: ReconstructConfig, images: Any, image_ids: np.ndarray, roi: np.ndarray | None,
-                   n_voxels: int, progress: bool) -> MultiInputs | None:
-    """Check captions and ROIs for every target, then extract the targets (module docstring)."""
+def load_captions(cfg: ReconstructConfig, image_ids: np.ndarray) -> MultiInputs | None:
+    """The captions of every image (one-line DataError naming images without any), right after the images are
+    known and before anything is extracted; ``None`` without ``multi_input``."""
     mi = cfg.multi_input
     if mi is None:
         return None
-    from brainalign.features.decoding_targets.text_embeddings import captions_for, read_captions
-
     out = MultiInputs()
     if mi.captions is not None:
-        out.captions = captions_for(read_captions(mi.captions), image_ids, f"captions table {mi.captions}")
         from brainalign.engine.identity import hash_strings
+        from brainalign.features.decoding_targets.text_embeddings import captions_for, read_captions
 
+        out.captions = captions_for(read_captions(mi.captions), image_ids, f"captions table {mi.captions}")
         out.captions_digest = hash_strings(["\x1f".join(c) for c in out.captions])
+    return out
+
+
+def prepare_inputs(cfg: ReconstructConfig, out: MultiInputs | None, images: Any, roi: np.ndarray | None,
+                   n_voxels: int, progress: bool) -> MultiInputs | None:
+    """Check the ROIs of every target, then extract the targets into ``out`` (from :func:`load_captions`)."""
+    mi = cfg.multi_input
+    if mi is None or out is None:
+        return None
     voxels = {t.name: _voxels(t, roi, n_voxels) for t in mi.targets}
     for t in mi.targets:
         key, values = _extract(t, mi, cfg, images, out.captions, progress)
