@@ -179,13 +179,9 @@ class PrefixCaptioner:
         tokens: list[list[int]] = [[] for _ in range(len(arr))]
         done = np.zeros(len(arr), dtype=bool)
         with torch.no_grad():
-            h = self.mapping(x).view(len(arr), e.prefix_length, n_embd)
-            past = None
-            step_in = h
-            for _ in range(e.max_tokens):
-                res = self.lm(inputs_embeds=step_in, past_key_values=past, use_cache=True)
-                past = res.past_key_values
-                nxt = res.logits[:, -1].argmax(-1)
+            seq = self.mapping(x).view(len(arr), e.prefix_length, n_embd)
+            for _ in range(e.max_tokens):  # no KV cache: captions are short and the cache API moves
+                nxt = self.lm(inputs_embeds=seq).logits[:, -1].argmax(-1)
                 for i, tok in enumerate(nxt.tolist()):
                     if done[i]:
                         continue
@@ -197,7 +193,7 @@ class PrefixCaptioner:
                         done[i] = True
                 if done.all():
                     break
-                step_in = wte(nxt)[:, None, :]
+                seq = torch.cat([seq, wte(nxt)[:, None, :]], 1)
         return [" ".join(self.tokenizer.decode(t, skip_special_tokens=True).split()) for t in tokens]
 
 
