@@ -61,16 +61,29 @@ def _audio_frames(run: TimeSeriesRun) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError("the audio_envelope baseline needs soundfile: pip install 'brainalign[llm]'") from exc
     try:
         info = sf.info(run.audio)
-        hop = max(1, round(info.samplerate * ENVELOPE_FRAME_S))
+        rate = info.samplerate
+        hop = max(1, round(rate * ENVELOPE_FRAME_S))
         rms = [_block_rms(b, hop) for b in sf.blocks(run.audio, blocksize=hop * 1000, dtype="float32", always_2d=True)]
-    except (RuntimeError, OSError, ValueError) as exc:  # soundfile's LibsndfileError is a RuntimeError
-        raise DataError(f"run {run.run_id}: cannot read audio file {run.audio} ({type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}); check the file") from exc
+    except (RuntimeError, OSError, ValueError, TypeError):  # soundfile's LibsndfileError is a RuntimeError
+        rate, hop, rms = _frames_via_pyav(run)  # films (.mkv, .mp4) and other containers soundfile cannot open
     env = np.concatenate(rms) if rms else np.zeros(0)
     if not env.size or not np.any(env > 0):
         raise DataError(f"run {run.run_id}: audio file {run.audio} is silent (all samples zero); check the file")
-    times = (np.arange(env.size) + 0.5) * hop / info.samplerate
+    times = (np.arange(env.size) + 0.5) * hop / rate
     return times, env
+
+
+def _frames_via_pyav(run: TimeSeriesRun) -> tuple[int, int, list[np.ndarray]]:
+    """``(rate, hop, [rms])`` of a run's audio decoded whole by :func:`brainalign.data.media.audio.decode_audio`
+    (soundfile, then PyAV: the sound track of a video file)."""
+    from brainalign.data.media.audio import decode_audio
+
+    try:
+        samples, rate = decode_audio(run.audio)
+    except DataError as exc:
+        raise DataError(f"run {run.run_id}: cannot read audio file {run.audio} ({exc})") from None
+    hop = max(1, round(rate * ENVELOPE_FRAME_S))
+    return rate, hop, [_block_rms(samples, hop)] if len(samples) else []
 
 
 def _block_rms(block: np.ndarray, hop: int) -> np.ndarray:

@@ -95,6 +95,23 @@ def test_audio_envelope_errors(tmp_path: Path) -> None:
         assert "\n" not in str(err.value)
 
 
+def test_audio_envelope_reads_the_sound_track_of_a_video_container(tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    rate, t = 16_000, np.arange(3 * 16_000) / 16_000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t) * (t >= 1.0)).astype(np.float32)  # silent first second, then a tone
+    path = tmp_path / "film.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((tone * 32767).astype(np.int16)[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in (*stream.encode(frame), *stream.encode(None)):
+            out.mux(packet)
+    env = timeseries_baseline("audio_envelope", _run(str(path)))
+    wav = tmp_path / "same.wav"
+    sf.write(wav, tone, rate)
+    np.testing.assert_allclose(env, timeseries_baseline("audio_envelope", _run(str(wav))), rtol=1e-3, atol=1e-4)
+
+
 def test_unknown_names_and_fingerprints() -> None:
     with pytest.raises(ConfigError, match="word_rate, letter_rate, word_onsets, audio_envelope"):
         timeseries_baseline("pitch", _run())
