@@ -115,6 +115,11 @@ def test_score_recovers_each_planted_roi_modality_and_depth(tmp_path, film, regi
     aud = pairs.set_index("roi").loc["auditory"]
     assert aud["diff"] < 0 and aud["ci_high"] < 0 and aud["q_fdr"] <= 0.05  # the base is the planted model
     assert pairs["q_fdr"].between(0, 1).all() and (pairs["q_fdr"] >= pairs["p_boot"] - 1e-12).all()
+    from brainalign.tasks.timeseries.compare import is_timeseries_run, run_timeseries_compare
+
+    assert is_timeseries_run(out)
+    again_pairs = pd.read_csv(run_timeseries_compare(out)["pairs_by_roi.csv"])
+    pd.testing.assert_frame_equal(again_pairs, pairs, check_dtype=False, atol=1e-6)
     for f in ("hierarchy.png", "hierarchy_draws.npz", "scores.csv", "summary.csv"):
         assert (out / f).is_file(), f
     report = json.loads((out / "data_report.json").read_text())

@@ -225,8 +225,9 @@ def save_profiles(path: Any, profiles: dict[tuple[str, bool, str, str], dict[str
     keys = []
     for i, (key, prof) in enumerate(profiles.items()):
         keys.append("|".join([key[0], str(int(key[1])), key[2], key[3]]))
-        for name in ("layer_index", "depth", "layer", "r", "draws"):
-            arrays[f"{name}__{i}"] = np.asarray(prof[name]) if name != "draws" else prof[name].astype(np.float32)
+        for name, dtype in (("layer_index", np.int64), ("depth", np.float64), ("layer", str), ("r", np.float64),
+                            ("draws", np.float32)):
+            arrays[f"{name}__{i}"] = np.asarray(prof[name]).astype(dtype)
     arrays["keys"] = np.asarray(keys, dtype=str)
     with open(path, "wb") as f:  # a file object: numpy would append ".npz" to a temporary name
         np.savez_compressed(f, **arrays)

@@ -8,8 +8,9 @@ are computed from each run's ``audio`` / ``video`` file (stimulus time 0 = first
 ``times`` by the same Lanczos / binning matrices as word features, FIR-delayed, trimmed and z-scored.
 
 :func:`check_media` runs in ``prepare``: a run without the file a source needs, a file that cannot be read, silent
-audio, a stimulus that ends before the volumes that read it, and a step / frame rate that cannot sample every TR
-are one-line errors naming the run and file, before any job runs.
+audio, a stimulus that ends well before the last kept volume, and a step / frame rate that cannot sample every TR
+are one-line errors naming the run and file, before any job runs (the file checks are the runs module's
+``check_media``: exists, decodes, lasts to the last kept volume give or take a few TRs, audio not silent).
 """
 
 from __future__ import annotations
@@ -103,13 +104,10 @@ def entry_fingerprint(src: MediaSource, entry: Any) -> str:
         from brainalign.features.audio.registry import audio_weights_fingerprint
 
         return audio_weights_fingerprint(entry)
-    if entry.kind == "image-per-frame":
-        from brainalign.features.vision_sources import get_vision_entry, vision_weights_fingerprint
+    from brainalign.engine.identity import digest
+    from brainalign.features.video.extract import model_identity
 
-        return f"per-frame:{vision_weights_fingerprint(get_vision_entry(entry.vision_model))}"
-    from brainalign.features.video.backbone import hf_fingerprint
-
-    return hf_fingerprint(entry)
+    return digest(model_identity(entry), 20)
 
 
 def media_path(run: TimeSeriesRun, modality: str) -> str | None:
@@ -122,53 +120,39 @@ def step_seconds(cfg: TimeSeriesConfig, run: TimeSeriesRun) -> float:
     return float(cfg.media.step_seconds if cfg.media.step_seconds is not None else run.tr)
 
 
-def _needed_until(cfg: TimeSeriesConfig, run: TimeSeriesRun) -> float:
-    """Story time (s) the stimulus must last: the last word's end, and the volume that the last kept volume's
-    longest delay reads (volumes later than that see only what came before them)."""
-    st = run.story_times()
-    last = run.kept.stop - 1 - max(cfg.delays)
-    vol = float(st[last]) if last >= 0 else 0.0
-    words = float(run.events.offsets.max()) if len(run.events) else 0.0
-    return max(words, vol)
-
-
 def _check_rate(cfg: TimeSeriesConfig, src: MediaSource, entry: Any, run: TimeSeriesRun, path: str,
                 native_fps: float | None) -> None:
+    """The source samples every TR: audio frames and video steps no longer than the TR, whole frames per clip,
+    no more frames per second than the video has."""
     if src.modality == "audio":
         if entry.frame_seconds > run.tr + _TOL:
             raise ConfigError(f"run {run.run_id}: audio model {src.name} has one frame per {entry.frame_seconds} s, "
                               f"longer than the TR {run.tr} s; it cannot sample every TR")
         return
+    from brainalign.features.video.extract import resolve_timing
+
     step = step_seconds(cfg, run)
     if step > run.tr + _TOL:
         raise ConfigError(f"run {run.run_id}: media.step_seconds {step} is longer than the TR {run.tr} s, so some "
                           f"TRs would get no {src.name} features; use a step of at most {run.tr} s")
-    fps = float(cfg.media.fps if cfg.media.fps is not None else entry.fps)
+    try:
+        fps, _, _ = resolve_timing(entry, step, cfg.media.clip_seconds, cfg.media.fps)
+    except ConfigError as exc:
+        raise ConfigError(f"run {run.run_id}, video model {src.name}: {exc} (media section)") from None
     if fps * step < 1 - _TOL:
         raise ConfigError(f"run {run.run_id}: {src.name} reads {fps:g} frames/s, less than one frame per step of "
                           f"{step:g} s; raise media.fps to at least {1 / step:g}")
-    if native_fps is not None and native_fps * step < 1 - _TOL:
-        raise DataError(f"run {run.run_id}: video {path} has {native_fps:g} frames/s, less than one frame per "
-                        f"step of {step:g} s; lengthen media.step_seconds or re-encode the video")
-
-
-def _probe(modality: str, path: str) -> tuple[float, float | None]:
-    """``(duration s, native fps or None)`` of a stimulus file; unreadable / silent files raise DataError."""
-    if modality == "audio":
-        from brainalign.data.media.audio import read_audio
-
-        return read_audio(path).duration, None
-    from brainalign.data.media.video import probe_video
-
-    info = probe_video(path)
-    return info.duration, info.native_fps
+    if native_fps is not None and fps > native_fps * (1 + 1e-3):
+        raise DataError(f"run {run.run_id}: video {path} has {native_fps:g} frames/s but {src.name} samples "
+                        f"{fps:g} (frame rate mismatch); set media.fps to at most {native_fps:g} or re-encode")
 
 
 def check_media(cfg: TimeSeriesConfig, ds: TimeSeriesDataset, sources: list[MediaSource],
                 entries: dict[str, Any]) -> None:
-    """One-line errors for every run a media source cannot read (see the module docstring); each file is read
-    once."""
-    probed: dict[tuple[str, str], tuple[float, float | None]] = {}
+    """One-line errors for every run a media source cannot read (see the module docstring); file headers are
+    probed once per file version (:func:`brainalign.data.timeseries.runs.check_media`)."""
+    from brainalign.data.timeseries.runs import check_media as check_run_media
+
     for src in sources:
         for run in ds.runs:
             path = media_path(run, src.modality)
@@ -176,22 +160,8 @@ def check_media(cfg: TimeSeriesConfig, ds: TimeSeriesDataset, sources: list[Medi
                 raise DataError(f"run {run.run_id} has no {src.modality} file for {src.modality} model {src.name}; "
                                 f"give the run's {src.modality} (a {src.modality} column in the run table) or drop "
                                 f"{src.name}")
-            if not Path(path).is_file():
-                raise DataError(f"run {run.run_id}: {src.modality} file {path} does not exist; fix the path")
-            key = (src.modality, str(path))
-            if key not in probed:
-                try:
-                    probed[key] = _probe(src.modality, str(path))
-                except DataError as exc:
-                    raise DataError(f"run {run.run_id}: {exc}") from None
-            duration, native = probed[key]
-            _check_rate(cfg, src, entries[src.label], run, str(path), native)
-            need = _needed_until(cfg, run)
-            slack = 0.5 / native if native else 0.0
-            if duration + slack + 1e-4 < need:
-                raise DataError(f"run {run.run_id}: {src.modality} {path} lasts {duration:.2f} s but the run needs "
-                                f"its stimulus until {need:.2f} s of story time; give the full file, or trim_end the "
-                                "volumes after it / fix stim_onset")
+            info = check_run_media(run, kinds=(src.modality,))[src.modality]
+            _check_rate(cfg, src, entries[src.label], run, str(path), info.fps)
 
 
 @functools.lru_cache(maxsize=256)
@@ -230,11 +200,11 @@ def extract(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, run: Tim
     entry = get_entry(src)
     path = media_path(run, src.modality)
     if src.modality == "audio":
-        from brainalign.features.audio import extract_audio_layers
+        from brainalign.features.audio.extract import extract_audio_layers
 
         return extract_audio_layers(entry, path, random_init=random_init, seed=cfg.seed, device=cfg.features.device,
                                     batch_size=cfg.features.batch_size, progress=progress)
-    from brainalign.features.video import extract_video_layers
+    from brainalign.features.video.extract import extract_video_layers
 
     return extract_video_layers(entry, path, step_seconds=step_seconds(cfg, run), clip_seconds=cfg.media.clip_seconds,
                                 fps=cfg.media.fps, random_init=random_init, seed=cfg.seed,
