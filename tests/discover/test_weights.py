@@ -93,3 +93,10 @@ def test_changed_model_is_another_feature_space(score_run, tiny_entry):
     other = tiny_entry.model_copy(update={"preprocess": ImagePreprocess(resize=40, crop=32)})
     with pytest.raises(ConfigError, match=r"another feature space than the encoder: preprocess"):
         DifferentiableEncoder(other, Readout.from_folder(folder))
+
+
+def test_captioner_registry_yaml_loads():
+    from brainalign.discovery.captioner import CAPTIONERS
+
+    entry = CAPTIONERS.get("clipcap-cc3m-vitb32")
+    assert entry.embed_dim == 512 and entry.lm_id == "openai-community/gpt2" and entry.prefix_length == 10
