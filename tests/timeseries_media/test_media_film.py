@@ -95,7 +95,10 @@ def test_score_recovers_each_planted_roi_modality_and_depth(tmp_path, film, regi
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["score", "-c", str(tmp_path / "film.yaml"), "-o", str(out), "-q"])
     assert res.exit_code == 0, res.output
+    assert "layer hierarchy, within (bin resampling)" in res.output
     hier = pd.read_csv(out / "hierarchy.csv")
+    print(hier[hier["roi_best"]][["roi", "model", "best_layer_index", "depth", "depth_ci_low", "depth_ci_high",
+                                  "r_best"]].to_string())
     for roi, (modality, source, layer) in PLANTED.items():
         top = hier[(hier["roi"] == roi) & hier["roi_best"]]
         assert len(top) == 1, top

@@ -1,5 +1,6 @@
 """The terminal summary of a time-series run: best layer per source and protocol with CIs, and a plain statement
-when the CIs of the best model and its control or the best baseline overlap."""
+when the CIs of the best model and its control or the best baseline overlap; with a hierarchy, the best source
+of each ROI and the depth of its peak layer."""
 
 from __future__ import annotations
 
@@ -22,4 +23,12 @@ def best_layer_text(run: Any) -> str:
         if top["ci_overlaps"]:
             lines.append(f"  the CI of the best ({top['model']}) overlaps {top['ci_overlaps']}: these data cannot "
                          "tell them apart")
+    hier = getattr(run, "hierarchy", None)
+    if hier is not None and len(hier):
+        top = hier[hier["roi_best"]]
+        for (protocol, method), g in top.groupby(["protocol", "resample"], sort=False):
+            lines.append(f"layer hierarchy, {protocol} ({method} resampling): best source per ROI")
+            for row in g.itertuples():
+                lines.append(f"  {row.roi:20s} {row.model} {row.best_layer} depth {row.depth:.2f} "
+                             f"[{row.depth_ci_low:.2f}, {row.depth_ci_high:.2f}] r = {row.r_best:.3f}")
     return "\n".join(lines)
