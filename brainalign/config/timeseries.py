@@ -16,20 +16,27 @@ TIMESERIES_BASELINES = ("word_rate", "letter_rate", "word_onsets", "audio_envelo
 class TimeSeriesDatasetSpec(Strict):
     """Where the runs come from: ``alice2022`` (the data mirror; ``late_words``: keep (default) or drop the words
     that end after its 260 s story), ``lebel2023`` (a ds003020 copy at ``root``),
-    ``blank2014`` (Brain-Score's Blank2014 fROI assembly) or ``runs`` (your own run table at ``path``)."""
+    ``blank2014`` (Brain-Score's Blank2014 fROI assembly), ``algonauts2025`` (the CNeuroMod Friends / Movie10 release
+    at ``root``; ``stories`` may be shell patterns such as ``s01e0*``; ``movies`` picks friends and/or movie10) or
+    ``runs`` (your own run table at ``path``)."""
 
-    kind: Literal["alice2022", "lebel2023", "blank2014", "runs"]
+    kind: Literal["alice2022", "lebel2023", "blank2014", "algonauts2025", "runs"]
     name: str | None = None
     root: Path | None = None
     path: Path | None = None
     subjects: list[str] | None = None
     stories: list[str] | None = None
     late_words: Literal["keep", "drop"] | None = None
+    movies: list[Literal["friends", "movie10"]] | None = None
 
     @model_validator(mode="after")
     def _paths(self) -> TimeSeriesDatasetSpec:
         if self.late_words is not None and self.kind != "alice2022":
             raise ValueError("late_words applies to kind alice2022 only (its 16 transcript words after 260 s)")
+        if self.movies is not None and self.kind != "algonauts2025":
+            raise ValueError("movies applies to kind algonauts2025 only (friends, movie10)")
+        if self.kind == "algonauts2025" and self.root is None:
+            raise ValueError("kind algonauts2025 needs root: the release folder (with fmri/ and stimuli/)")
         if self.kind == "lebel2023" and self.root is None:
             raise ValueError("kind lebel2023 needs root: the ds003020 folder (with derivative/)")
         if self.kind == "runs" and self.path is None:

@@ -157,3 +157,33 @@ def test_manifest_states_the_facts_the_loader_uses():
     keys = " ".join(f["key"] for f in m["files"])
     assert FMRI_FILES["friends"].format(sub="sub-0X") in keys and FMRI_FILES["movie10"].format(sub="sub-0X") in keys
     assert m["sources"] and m["unverified"]
+
+
+def test_score_runs_on_the_release_layout(tmp_path):
+    """`brainalign score` with ``dataset.kind: algonauts2025``: story patterns, the word-rate baseline, one row per
+    selected parcel; a kind-specific option on another kind is one line."""
+    import pandas as pd
+    import yaml
+    from typer.testing import CliRunner
+
+    from brainalign.cli import app
+
+    fabricate(tmp_path / "release")
+    cfg = {"task": "timeseries", "name": "friends", "baselines": ["word_rate"], "resample": {"method": "bin"},
+           "dataset": {"kind": "algonauts2025", "root": str(tmp_path / "release"), "subjects": ["sub-01"],
+                       "stories": ["s01e01*"], "movies": ["friends"]},
+           "targets": {"select": ["parcel0001", "parcel0002", "parcel0003"]}, "encoder": {"inner_folds": 2},
+           "stats": {"n_perm": 20, "n_boot": 20}, "block_seconds": 4.5}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = CliRunner().invoke(app, ["score", "-c", str(path), "-o", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_parquet(tmp_path / "out" / "scores.parquet") if (tmp_path / "out" / "scores.parquet").exists() \
+        else pd.read_csv(tmp_path / "out" / "scores.csv")
+    assert sorted(scores["target"].unique()) == ["parcel0001", "parcel0002", "parcel0003"]
+    assert set(scores["subject"]) == {"sub-01"} and scores["r"].notna().all()
+    cfg["dataset"] = {"kind": "alice2022", "movies": ["friends"]}
+    path.write_text(yaml.safe_dump(cfg))
+    res = CliRunner().invoke(app, ["score", "-c", str(path), "-o", str(tmp_path / "bad"), "-q"])
+    assert res.exit_code != 0 and "movies applies to kind algonauts2025 only" in res.output
+    assert not (tmp_path / "bad").exists()

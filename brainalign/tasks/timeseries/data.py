@@ -23,6 +23,11 @@ def load(spec: TimeSeriesDatasetSpec) -> TimeSeriesDataset:
         from brainalign.data.loaders.lebel2023 import load_lebel2023
 
         ds = load_lebel2023(spec.root, subjects=spec.subjects, stories=spec.stories)
+    elif spec.kind == "algonauts2025":
+        from brainalign.data.loaders.algonauts2025 import MOVIES, load_algonauts2025
+
+        ds = load_algonauts2025(spec.root, subjects=spec.subjects, stories=spec.stories,
+                                movies=tuple(spec.movies) if spec.movies else MOVIES)
     elif spec.kind == "blank2014":
         from brainalign.data.loaders.blank2014_timeseries import load_blank2014_timeseries
 
@@ -31,8 +36,10 @@ def load(spec: TimeSeriesDatasetSpec) -> TimeSeriesDataset:
         from brainalign.data.loaders.timeseries_runs import load_run_table
 
         ds = load_run_table(spec.path)
+    from fnmatch import fnmatchcase
+
     runs = [r for r in ds.runs if (spec.subjects is None or r.subject in spec.subjects)
-            and (spec.stories is None or r.story in spec.stories)]
+            and (spec.stories is None or any(fnmatchcase(r.story, s) for s in spec.stories))]
     if not runs:
         raise ConfigError(f"dataset {spec.label}: no runs left after subjects={spec.subjects} stories={spec.stories}; "
                           f"it has subjects {ds.subjects()} and stories {ds.stories()}")
