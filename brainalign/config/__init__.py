@@ -4,6 +4,7 @@
 """
 
 from brainalign.config.base import Strict, path_safe
+from brainalign.config.discover import DiscoverConfig, DiscoverEncoderSpec, PreferencesSpec, SynthesisSpec
 from brainalign.config.language import BASELINES, DatasetSpec, ScoreConfig
 from brainalign.config.loading import (
     TASKS,
@@ -26,7 +27,9 @@ from brainalign.config.reconstruct import (
 )
 from brainalign.config.sections import CVSpec, EncoderSpec, FeatureSpec, RidgeSpec, StatsSpec
 from brainalign.config.timeseries import (
+    HierarchySpec,
     JointSpec,
+    MediaSpec,
     ResampleSpec,
     TargetsSpec,
     TimeSeriesConfig,
@@ -51,6 +54,7 @@ __all__ = [
     "LanguageConfig", "ReconstructConfig", "RetrievalSpec", "RidgeSpec", "ScoreConfig", "SimulatedSubjectSpec",
     "StatsSpec", "Strict", "TargetSpec", "VisionDatasetSpec", "VisionEncoderSpec", "VisionModelSpec",
     "VisionScoreConfig", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
-    "TimeSeriesDatasetSpec", "apply_overrides", "load_config", "load_reconstruct_config",
+    "TimeSeriesDatasetSpec", "DiscoverConfig", "DiscoverEncoderSpec", "PreferencesSpec", "SynthesisSpec",
+    "MediaSpec", "HierarchySpec", "apply_overrides", "load_config", "load_reconstruct_config",
     "load_score_config", "load_vision_config", "path_safe", "read_raw_config", "validate_config",
 ]

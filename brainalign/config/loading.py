@@ -10,15 +10,16 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from brainalign.config.discover import DiscoverConfig
 from brainalign.config.language import ScoreConfig
 from brainalign.config.reconstruct import CategoryDecodeConfig, ReconstructConfig
 from brainalign.config.timeseries import TimeSeriesConfig
 from brainalign.config.vision import VisionScoreConfig
 from brainalign.errors import ConfigError
 
-AnyConfig = Annotated[ScoreConfig | VisionScoreConfig | TimeSeriesConfig | ReconstructConfig | CategoryDecodeConfig,
-                      Field(discriminator="task")]
-TASKS = ("language", "vision", "timeseries", "reconstruct", "decode_category")
+AnyConfig = Annotated[ScoreConfig | VisionScoreConfig | TimeSeriesConfig | ReconstructConfig | CategoryDecodeConfig
+                      | DiscoverConfig, Field(discriminator="task")]
+TASKS = ("language", "vision", "timeseries", "reconstruct", "decode_category", "discover")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyConfig)
 
 
