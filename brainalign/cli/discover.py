@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from brainalign.cli.app import app, fail
+from brainalign.cli.app import app, fail, quiet_libraries
 from brainalign.errors import BrainAlignError
 
 
@@ -42,7 +42,8 @@ def discover(
         from brainalign.tasks import discover as task
 
         cfg = load_discover_config(config, set_ or [])
-        run = task.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
+        with quiet_libraries(quiet):
+            run = task.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
     except BrainAlignError as exc:
         fail(exc)
     s = run.drive_stats

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from brainalign.cli.app import app, fail
+from brainalign.cli.app import app, fail, quiet_libraries
 from brainalign.errors import BrainAlignError
 
 
@@ -30,7 +30,8 @@ def reconstruct(
         if isinstance(cfg, CategoryDecodeConfig):
             from brainalign.tasks import decode_category
 
-            run = decode_category.run(cfg, out, executor=get_executor(executor), progress=not quiet)
+            with quiet_libraries(quiet):
+                run = decode_category.run(cfg, out, executor=get_executor(executor), progress=not quiet)
             for kind, res in run.results.items():
                 typer.echo(f"{kind}: {res.summary()}")
             if cfg.ablate is not None:
@@ -40,7 +41,8 @@ def reconstruct(
             return
         from brainalign.tasks import reconstruct as task
 
-        rec = task.run(cfg, out, executor=get_executor(executor), progress=not quiet)
+        with quiet_libraries(quiet):
+            rec = task.run(cfg, out, executor=get_executor(executor), progress=not quiet)
     except BrainAlignError as exc:
         fail(exc)
     for row in rec.retrieval.itertuples():

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from brainalign.cli.app import app, fail
+from brainalign.cli.app import app, fail, quiet_libraries
 from brainalign.errors import BrainAlignError
 
 
@@ -39,7 +39,8 @@ def score(
         from brainalign.tasks import language
         from brainalign.tasks.language.report_text import best_layer_text
 
-        run = language.run(cfg, out, executor=get_executor(executor), progress=not quiet)
+        with quiet_libraries(quiet):
+            run = language.run(cfg, out, executor=get_executor(executor), progress=not quiet)
     except BrainAlignError as exc:
         fail(exc)
     typer.echo(best_layer_text(run.out_dir))
@@ -51,7 +52,8 @@ def _score_vision(cfg: object, out: Path, quiet: bool, executor: str) -> None:
     from brainalign.engine import get_executor
     from brainalign.tasks import vision
 
-    run = vision.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
+    with quiet_libraries(quiet):
+        run = vision.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
     b = run.best[run.best["roi"] != "all"]
     for row in b.itertuples():
         typer.echo(f"{row.roi:>5} {row.model} · {row.encoder}: best {row.layer} r={row.r_mean:.3f} "
@@ -83,7 +85,8 @@ def _score_timeseries(cfg: object, out: Path, quiet: bool, executor: str) -> Non
     from brainalign.tasks import timeseries
     from brainalign.tasks.timeseries.report_text import best_layer_text
 
-    run = timeseries.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
+    with quiet_libraries(quiet):
+        run = timeseries.run(cfg, out, executor=get_executor(executor), progress=not quiet)  # type: ignore[arg-type]
     typer.echo(best_layer_text(run))
     typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out} "
                f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")

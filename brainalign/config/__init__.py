@@ -21,6 +21,9 @@ from brainalign.config.reconstruct import (
     DecoderSpec,
     FeatureMetricSpec,
     GeneratorSpec,
+    InputSetSpec,
+    InputTargetSpec,
+    MultiInputSpec,
     ReconstructConfig,
     RetrievalSpec,
     TargetSpec,
@@ -55,6 +58,6 @@ __all__ = [
     "StatsSpec", "Strict", "TargetSpec", "VisionDatasetSpec", "VisionEncoderSpec", "VisionModelSpec",
     "VisionScoreConfig", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
     "TimeSeriesDatasetSpec", "DiscoverConfig", "DiscoverEncoderSpec", "PreferencesSpec", "SynthesisSpec",
-    "MediaSpec", "HierarchySpec", "apply_overrides", "load_config", "load_reconstruct_config",
+    "MediaSpec", "HierarchySpec", "MultiInputSpec", "InputTargetSpec", "InputSetSpec", "apply_overrides", "load_config", "load_reconstruct_config",
     "load_score_config", "load_vision_config", "path_safe", "read_raw_config", "validate_config",
 ]

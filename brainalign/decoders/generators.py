@@ -35,6 +35,7 @@ import numpy as np
 
 from brainalign.decoders.generator_registry import (  # noqa: F401 - re-exported: the registry API lives here too
     IP_ADAPTER_KINDS,
+    MULTI_INPUT_KINDS,
     GeneratorEntry,
     generators_dir,
     get_generator_entry,
@@ -168,6 +169,10 @@ def load_generator(entry_or_name: GeneratorEntry | str, device: str = "cpu", dty
     entry = get_generator_entry(entry_or_name) if isinstance(entry_or_name, str) else entry_or_name
     if not isinstance(entry, GeneratorEntry):
         raise ConfigError(f"load_generator takes a generator name or a GeneratorEntry, got {type(entry).__name__}")
+    if entry.kind in MULTI_INPUT_KINDS:
+        raise ConfigError(f"generator {entry.name!r} (kind {entry.kind}) takes decoded latents, text and depth, not "
+                          "CLIP image embeddings; use it in a reconstruct config's multi_input section (or load it "
+                          "with brainalign.decoders.sd_img2img / sd_controlnet_depth)")
     try:
         import diffusers  # noqa: F401
         import torch  # noqa: F401

@@ -96,6 +96,12 @@ def test_registry_yaml_has_the_generators():
                                                   "sd-img2img", "sd-controlnet-depth"}
 
 
+def test_multi_input_kinds_are_not_embedding_generators():
+    entry = next(e for e in load_generator_entries().values() if e.kind == "sd-img2img")
+    with pytest.raises(ConfigError, match="multi_input section"):
+        load_generator(entry)
+
+
 def test_unknown_name_lists_known_ones():
     with pytest.raises(ConfigError, match=r"unknown generator 'nope'; known: .*kandinsky-2\.2.*stable-unclip-h"):
         load_generator("nope")
