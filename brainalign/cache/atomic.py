@@ -144,9 +144,9 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically."""
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+def write_json(path: str | os.PathLike, obj: Any, sort_keys: bool = True) -> Path:
+    """Write ``obj`` as indented JSON atomically (``sort_keys=False`` keeps the mappings' own order)."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n")
 
 
 @contextlib.contextmanager

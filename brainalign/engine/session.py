@@ -97,7 +97,8 @@ def run_task(task: Task, cfg: Any, out: str | Path, executor: Executor | None = 
     config = {"brainalign": __version__, **cfg.model_dump(mode="json")}
     path = prepare_out(out)
     with run_lock(path, digest(config)):
-        atomic.write_json(path / "config.json", config)
+        atomic.write_json(path / "config.json", config, sort_keys=False)  # in the config's order: re-read, it
+        # rebuilds the same run (a simulated subject's ROIs, say, are drawn in their listed order)
         session = Session(out=path, executor=executor or InProcessExecutor(), progress=progress)
         session.run(jobs, task.run_job, context)
         result = task.outputs(cfg, context, jobs, session)
