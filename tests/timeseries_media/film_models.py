@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from media_tiny import INIT_RANGE, audio_entry, build_videomae, build_wav2vec2, video_entry, word_layers
 
-__all__ = ["AUDIO_TOKENS", "INIT_RANGE", "PlantedFilm", "audio_entry", "build_qwen2_audio", "build_videomae",
-           "build_wav2vec2", "plant_film", "qwen2_audio_entry", "video_entry", "word_layers"]
+__all__ = ["AUDIO_TOKENS", "INIT_RANGE", "PlantedFilm", "audio_entry", "build_gpt2", "build_qwen2_audio",
+           "build_videomae", "build_wav2vec2", "plant_film", "qwen2_audio_entry", "video_entry", "word_layers"]
 
 AUDIO_TOKENS = ["<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
 QWEN_AUDIO_CHUNK = 2  # seconds of audio the tiny Qwen2-Audio encoder reads per window
@@ -65,6 +65,26 @@ def build_qwen2_audio(folder: Path, *, n_lm_layers: int = 4, n_audio_layers: int
     tokenizer.save_pretrained(folder)
     transformers.WhisperFeatureExtractor(feature_size=16, sampling_rate=16000, hop_length=160,
                                          chunk_length=QWEN_AUDIO_CHUNK, n_fft=400).save_pretrained(folder)
+    return folder
+
+
+def build_gpt2(folder: Path, *, n_layers: int = 4, max_positions: int = 64, seed: int = 5,
+               init_range: float = INIT_RANGE) -> Path:
+    """A tiny random GPT-2 (32 wide, ``n_layers`` layers, the tiny word tokenizer of
+    :func:`brainalign.testing.tiny_models.build_tiny_tokenizer`) with weight init sd ``init_range``; load it with
+    ``brainalign.testing.tiny_models.tiny_entry("gpt2", folder)``."""
+    import torch
+    import transformers
+
+    from brainalign.testing.tiny_models import build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer("gpt2")
+    cfg = transformers.GPT2Config(vocab_size=len(tok), n_positions=max_positions, n_embd=32, n_layer=n_layers,
+                                  n_head=4, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                  initializer_range=init_range)
+    torch.manual_seed(seed)
+    transformers.GPT2LMHeadModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
     return folder
 
 

@@ -8,7 +8,9 @@ held-out folds of the per-fold r, ``r_pooled``, block-permutation ``p_perm``, ``
 ``variance_partition.csv`` (with a ``joint`` section), ``layer_profile_<protocol>.png``, ``timecourse.png``,
 ``data_report.json``; with ``hierarchy``: ``hierarchy.csv`` (best layer and its depth per ROI and source, CIs),
 ``hierarchy.png``, ``hierarchy_draws.npz`` (per-layer ROI draws, for ``brainalign compare``) and
-``instruct_vs_base.csv`` (paired per-ROI differences of the registry's ``base:`` pairs).
+``instruct_vs_base.csv`` (paired per-ROI differences of the registry's ``base:`` pairs); when the runs give target
+coordinates: ``hierarchy_targets.csv`` and ``hierarchy_map.png`` (best-layer depth per target on the brain,
+:mod:`.hierarchy_map`).
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ def write_outputs(cfg: TimeSeriesConfig, context: Any, jobs: list[Job], session:
         from brainalign.tasks.timeseries.figures import plot_hierarchy
 
         paths["hierarchy.png"] = plot_hierarchy(hier, out / "hierarchy.png")
+    paths.update(_hierarchy_map(scores, context, out))
     top = best[(best["kind"] == "model") & ~best["random_init"]]
     if len(top):
         row = top.iloc[0]
@@ -160,3 +163,11 @@ def write_outputs(cfg: TimeSeriesConfig, context: Any, jobs: list[Job], session:
         paths["timecourse.png"] = plot_timecourse(pick, row, out / "timecourse.png")
     return TimeSeriesRunResult(out=out, summary=summary, best=best, files=paths, jobs_run=list(session.ran),
                                jobs_skipped=list(session.reused), hierarchy=hier, pairs=pairs)
+
+
+def _hierarchy_map(scores: pd.DataFrame, context: Any, out: Path) -> dict[str, Path]:
+    """``hierarchy_targets.csv`` / ``hierarchy_map.png`` when the runs give target coordinates, else nothing."""
+    from brainalign.tasks.timeseries.hierarchy_map import target_coordinates, write_hierarchy_map
+
+    coords = target_coordinates(context.dataset.runs)
+    return {} if coords is None else write_hierarchy_map(scores, coords, out)
