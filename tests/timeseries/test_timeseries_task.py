@@ -99,3 +99,29 @@ def test_protocols_the_data_cannot_satisfy_fail_before_anything(tmp_path, plante
     with registered(entry), pytest.raises(ConfigError, match="targets.summary 'nope'"):
         run_timeseries(_cfg(targets={"summary": "nope"}), tmp_path / "o2", progress=False, dataset=ds)
     assert not (tmp_path / "o").exists() and not (tmp_path / "o2").exists()
+
+
+def test_selected_and_combined_targets_keep_their_coordinates():
+    import dataclasses
+
+    from brainalign.config.timeseries import TargetsSpec
+    from brainalign.data.timeseries import TimeSeriesDataset
+    from brainalign.tasks.timeseries.data import select_targets
+
+    base = _coords_run()
+    ds = TimeSeriesDataset("c", [base], {})
+    out = select_targets(ds, TargetsSpec(select=["t2", "t0"], combine={"mid": ["t0", "t1"]})).runs[0]
+    assert out.target_ids.tolist() == ["t2", "t0", "mid"]
+    np.testing.assert_allclose(out.coords, [base.coords[2], base.coords[0], base.coords[:2].mean(0)])
+    bare = select_targets(TimeSeriesDataset("c", [dataclasses.replace(base, coords=None)], {}),
+                          TargetsSpec(select=["t1"])).runs[0]
+    assert bare.coords is None
+
+
+def _coords_run():
+    from brainalign.data.timeseries import TimeSeriesRun, WordEvents
+
+    rng = np.random.default_rng(0)
+    events = WordEvents(("a", "b"), np.array([0.5, 1.5]), np.array([1.0, 2.0]))
+    return TimeSeriesRun("s/x", "x", "s", 1.0, rng.standard_normal((20, 3)), np.array(["t0", "t1", "t2"]), events,
+                         coords=np.arange(9, dtype=float).reshape(3, 3) * 10, space="MNI152")

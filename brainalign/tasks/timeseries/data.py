@@ -48,13 +48,15 @@ def load(spec: TimeSeriesDatasetSpec) -> TimeSeriesDataset:
 
 def _combined(run: TimeSeriesRun, spec: TargetsSpec) -> TimeSeriesRun:
     ids = list(run.target_ids)
-    cols, names = [], []
+    cols, names, where = [], [], []
+    xyz = run.coords
     for name in spec.select if spec.select is not None else ids:
         if name not in ids:
             raise ConfigError(f"targets.select: {name!r} is not a target of run {run.run_id} (it has {', '.join(ids[:12])}"
                               f"{'...' if len(ids) > 12 else ''})")
         cols.append(run.responses[:, ids.index(name)])
         names.append(name)
+        where.append(xyz[ids.index(name)] if xyz is not None else None)
     for name, parts in spec.combine.items():
         missing = [p for p in parts if p not in ids]
         if missing or not parts:
@@ -63,12 +65,14 @@ def _combined(run: TimeSeriesRun, spec: TargetsSpec) -> TimeSeriesRun:
             raise ConfigError(f"targets.combine.{name}: the name is already a target; pick another")
         cols.append(run.responses[:, [ids.index(p) for p in parts]].mean(1))
         names.append(name)
-    return dataclasses.replace(run, responses=np.column_stack(cols), target_ids=np.asarray(names), coords=None)
+        where.append(xyz[[ids.index(p) for p in parts]].mean(0) if xyz is not None else None)  # centroid
+    coords = np.stack(where) if xyz is not None else None
+    return dataclasses.replace(run, responses=np.column_stack(cols), target_ids=np.asarray(names), coords=coords)
 
 
 def select_targets(ds: TimeSeriesDataset, spec: TargetsSpec) -> TimeSeriesDataset:
-    """Runs with the selected targets followed by the combined ones (each the mean time course of its parts);
-    the summary target must exist."""
+    """Runs with the selected targets followed by the combined ones (each the mean time course of its parts, at
+    the centroid of their coordinates); the summary target must exist."""
     if spec.select is None and not spec.combine:
         out = ds
     else:
