@@ -101,9 +101,12 @@ class MediaSpec(Strict):
     """How audio / video sources sample a run's stimulus file. ``step_seconds``: one feature row per step (video
     clips; ``None``: the run's TR); ``clip_seconds``: the video window each row reads (``None``: the source's
     default); ``fps``: frames per second decoded for a video model (``None``: the source's default). Audio sources
-    keep their own frame rate (e.g. 20 ms). Every row is then resampled to the TR grid like word features."""
+    keep their own frame rate (e.g. 20 ms). ``transcript``: audio LLMs (kind ``qwen2-audio``) also read the run's
+    transcript (its words, in order) before the audio tokens. Every row is then resampled to the TR grid like word
+    features."""
 
     step_seconds: float | None = Field(None, gt=0)
+    transcript: bool = False
     clip_seconds: float | None = Field(None, gt=0)
     fps: float | None = Field(None, gt=0)
 

@@ -7,6 +7,7 @@ the hierarchy picks each ROI's planted source and recovers the planted layer wit
 from __future__ import annotations
 
 import film_models as fm
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -89,3 +90,26 @@ def test_score_recovers_the_audio_llm_roi_source_and_layer(tmp_path, film, regis
     w2v_on_lm = hier[(hier["roi"] == "audio_lm") & (hier["model"] == "audio:tiny-w2v")].iloc[0]
     assert w2v_on_lm["r_best"] < lm_row["r_best"] - 0.1
     assert (out / "hierarchy.png").is_file()
+
+
+def test_media_transcript_reaches_the_audio_llm_only(film, registered):
+    """``media.transcript: true``: the audio LLM's key and LM layers change with the run's words; wav2vec 2.0 (no
+    text input) keeps its key."""
+    from brainalign.config import TimeSeriesConfig
+    from brainalign.tasks.timeseries.data import load
+    from brainalign.tasks.timeseries.media import extract, media_key, parse_source
+
+    planted, _, _ = film
+    base = {"task": "timeseries", "dataset": {"kind": "runs", "path": str(planted.table), "name": "mmfilm"},
+            "audio_models": ["tiny-w2v", "tiny-qwen2-audio"], "baselines": [], "features": {"device": "cpu"}}
+    plain = TimeSeriesConfig.model_validate(base)
+    read = TimeSeriesConfig.model_validate({**base, "media": {"transcript": True}})
+    ds = load(plain.dataset)
+    qwen, w2v = parse_source("audio:tiny-qwen2-audio"), parse_source("audio:tiny-w2v")
+    assert media_key(plain, w2v, False, ds) == media_key(read, w2v, False, ds)
+    assert media_key(plain, qwen, False, ds) != media_key(read, qwen, False, ds)
+    run = ds.runs[0]
+    a, b = extract(plain, qwen, False, run, False), extract(read, qwen, False, run, False)
+    names = a.layer_names
+    assert not np.allclose(a.get(names.index("lm.L2")), b.get(names.index("lm.L2")))
+    np.testing.assert_allclose(a.get(names.index("audio.L1")), b.get(names.index("audio.L1")), atol=1e-5)

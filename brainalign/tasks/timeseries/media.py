@@ -190,9 +190,16 @@ def media_key(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, ds: Ti
     if src.modality == "video":
         sampling = {"step_seconds": [step_seconds(cfg, r) for r in ds.runs], "clip_seconds": cfg.media.clip_seconds,
                     "fps": cfg.media.fps}
+    if _reads_transcript(cfg, entry):
+        sampling = {"transcript": [" ".join(r.events.words) for r in ds.runs]}
     return {"entry": entry.model_dump(mode="json"), "weights": entry_fingerprint(src, entry),
             "random_init": random_init, "seed": cfg.seed if random_init else None, "sampling": sampling,
             "files": file_digests(ds, src.modality), "layers": cfg.layers}
+
+
+def _reads_transcript(cfg: TimeSeriesConfig, entry: Any) -> bool:
+    """``media.transcript`` applies to audio LLMs only (their LM reads text before the audio tokens)."""
+    return bool(cfg.media.transcript) and getattr(entry, "kind", None) == "qwen2-audio"
 
 
 def extract(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, run: TimeSeriesRun, progress: bool) -> Any:
@@ -202,8 +209,9 @@ def extract(cfg: TimeSeriesConfig, src: MediaSource, random_init: bool, run: Tim
     if src.modality == "audio":
         from brainalign.features.audio.extract import extract_audio_layers
 
+        text = " ".join(run.events.words) if _reads_transcript(cfg, entry) else None
         return extract_audio_layers(entry, path, random_init=random_init, seed=cfg.seed, device=cfg.features.device,
-                                    batch_size=cfg.features.batch_size, progress=progress)
+                                    batch_size=cfg.features.batch_size, transcript=text, progress=progress)
     from brainalign.features.video.extract import extract_video_layers
 
     return extract_video_layers(entry, path, step_seconds=step_seconds(cfg, run), clip_seconds=cfg.media.clip_seconds,
