@@ -240,7 +240,7 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
 
     Fitted: ``coef_`` ``(c, v)`` readout weights on the raw features, ``intercept_`` ``(v,)``,
     ``readout_weights_`` ``(v, d)`` and ``readout_bias_`` ``(v,)`` in the model's whitened z-units,
-    ``n_support_`` and ``n_features_in_``. No weights of the network change in ``fit``.
+    ``model_`` (the loaded model), ``n_support_`` and ``n_features_in_``. No weights of the network change in ``fit``.
     """
 
     def __init__(self, model: InContextModel | str | Path | None = None, feature_space: dict[str, Any] | None = None,
@@ -287,6 +287,7 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
         Yz, mu, sd = zscore_support(Y)
         dev = resolve_device(self.device)
         w, b = readouts(model.net(dev), Z, Yz, dev, int(self.batch_voxels))
+        self.model_ = model
         self.readout_weights_, self.readout_bias_ = w, b
         self.coef_ = (model.projection @ w.T) * sd  # (c, v)
         self.intercept_ = mu + sd * b - model.mean @ self.coef_
@@ -296,6 +297,6 @@ class InContextEncoder(RegressorMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """``(m, v)`` (or ``(m,)`` after a 1-D fit) predicted responses to the query features ``X`` ``(m, c)``."""
         check_is_fitted(self, "coef_")
-        X = self._check_X(X, self._model(), "query")
+        X = self._check_X(X, self.model_, "query")
         out = X @ self.coef_ + self.intercept_
         return out[:, 0] if self._y1d else out

@@ -173,12 +173,34 @@ def meta_train(
         start, history = int(state["epoch"]), list(state.get("history", []))
     model, opt, sched = acc.prepare(net, opt, sched)
     Zt, Yt = torch.from_numpy(Z).to(acc.device), torch.from_numpy(Y).to(acc.device)
-    losses: list[float] = []
-    stopped, done = False, start
     model.train()
+    flushed = acc.device.type == "cpu" and torch.set_flush_denormal(True)  # denormals slow CPU steps many-fold
+    try:
+        done, stopped = _loop(acc, model, opt, sched, Zt, Yt, s, start, history, run, callback)
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+    net = acc.unwrap_model(model)
+    out = {k: v.detach().float().cpu().numpy() for k, v in net.state_dict().items()}
+    if not stopped and run is not None and acc.is_main_process:
+        ck.finish(run, net.state_dict(), {"epoch": s.steps, "history": history})
+    acc.wait_for_everyone()
+    acc.free_memory()
+    return {"state": out, "history": history, "finished": not stopped, "steps": done}
+
+
+def _loop(acc: Any, model: Any, opt: Any, sched: Any, Zt: Any, Yt: Any, s: TrainSettings, start: int,
+          history: list[dict[str, Any]], run: Path | None, callback: Callback | None) -> tuple[int, bool]:
+    """Steps ``start..s.steps`` (checkpoints, history, callback); returns ``(completed steps, stopped)``."""
+    import torch
+
+    from brainalign.decoders import checkpoint as ck
+
+    losses: list[float] = []
+    done = start
     for step in range(start, s.steps):
         rng = np.random.default_rng([s.seed, step, acc.process_index])
-        n, vox, sup, qry = draw_batch(rng, Y.shape[0], Z.shape[0], s)
+        n, vox, sup, qry = draw_batch(rng, Yt.shape[0], Zt.shape[0], s)
         with acc.autocast():
             loss = _step_loss(model, Zt, Yt, n, vox, sup, qry)
         if not torch.isfinite(loss):
@@ -201,12 +223,5 @@ def meta_train(
                               {"history": history, "steps": s.steps})
             acc.wait_for_everyone()
             if callback is not None and done < s.steps and callback(done, logs):
-                stopped = True
-                break
-    net = acc.unwrap_model(model)
-    out = {k: v.detach().float().cpu().numpy() for k, v in net.state_dict().items()}
-    if not stopped and run is not None and acc.is_main_process:
-        ck.finish(run, net.state_dict(), {"epoch": s.steps, "history": history})
-    acc.wait_for_everyone()
-    acc.free_memory()
-    return {"state": out, "history": history, "finished": not stopped, "steps": done}
+                return done, True
+    return done, False

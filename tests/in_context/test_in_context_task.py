@@ -48,6 +48,10 @@ def test_tiny_run_tables_resume_and_pretrained(tmp_path, tiny_raw):
     a = res.scores.sort_values(["method", "subject", "n_support", "draw", "voxel"])["r"].to_numpy()
     b = res2.scores.sort_values(["method", "subject", "n_support", "draw", "voxel"])["r"].to_numpy()
     assert np.allclose(a, b)
+    from brainalign.tasks.in_context.report_text import curve_text
+
+    text = curve_text(res).splitlines()
+    assert len(text) == 4 and text[0].startswith("N=   6: in-context r=")
     report = json.loads((out / "data_report.json").read_text())
     assert report["n_query"] == 30 and "honesty" in report
 
