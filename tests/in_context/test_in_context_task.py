@@ -118,3 +118,20 @@ def test_check_config_validates():
     cfg = validate_config(InContextConfig, yaml_io.load_file(path, "config"), str(path))
     assert cfg.evaluation.support_sizes == [10, 25, 50, 100, 200, 500]
     assert cfg.features.model == "efficientnet-lite0" and cfg.dataset.images == "kay2008"
+
+
+def test_module_entry_point_usage_and_one_line_errors(tmp_path, tiny_raw, capsys):
+    import yaml
+
+    from brainalign.tasks.in_context.__main__ import main
+
+    assert main([]) == 2
+    raw = {**tiny_raw, "simulation": {"rois": {"LOC": 0}}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main([str(path), str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: invalid config") and "an empty ROI" in err[-1]
+    assert main([str(path), str(tmp_path / "out"), "simulation.rois={LOC: 3}", "features.n_components=999"]) == 1
+    assert "n_components 999 exceeds" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -14,7 +14,6 @@ reusable as ``pretrained:``) and the in-context evaluation jobs run. Then:
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +24,6 @@ from brainalign.cache import atomic
 from brainalign.config.in_context import InContextConfig
 from brainalign.engine import Job, Session
 from brainalign.tasks.in_context.prepare import InContextContext
-
-log = logging.getLogger("brainalign")
 
 METHODS = ("in_context", "ridge")
 
@@ -171,8 +168,5 @@ def write_outputs(cfg: InContextConfig, context: InContextContext, jobs: list[Jo
     plot_scaling(curve, out / "test_time_scaling.png")
     atomic.write_json(out / "data_report.json", {**context.describe, "model_fingerprint": model.fingerprint(),
                                                  "feature_space": context.feature_space})
-    for row in comparison[comparison["subject"] == "all"].itertuples():
-        log.info("N=%d: in-context %.3f vs ridge %.3f (ceiling %.3f), ratio %.2f [%.2f, %.2f]", row.n_support,
-                 row.in_context, row.ridge, row.ceiling, row.ratio, row.ratio_ci_lo, row.ratio_ci_hi)
     return InContextRun(out=out, curve=curve, comparison=comparison, scores=scores, training=training,
                         ran=list(session.ran), reused=list(session.reused))

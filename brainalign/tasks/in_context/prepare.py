@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from brainalign.config.in_context import InContextConfig, check_pool
-from brainalign.errors import ConfigError
+from brainalign.errors import ConfigError, ModelError
 from brainalign.tasks.in_context.subjects import SimulatedSubject, simulate_subjects
 
 log = logging.getLogger("brainalign")
@@ -109,14 +109,17 @@ def resolved_ridge(cfg: InContextConfig) -> dict[str, Any]:
             "dtype": resolve_dtype(e.dtype, resolve_device(e.device)), "standardize": e.standardize}
 
 
-def load_pretrained(cfg: InContextConfig, feature_space: dict[str, Any]) -> Any:
-    """The ``pretrained:`` model, checked against this run's feature space and whitened dimension."""
+def load_pretrained(cfg: InContextConfig, feature_space: dict[str, Any], n_features: int) -> Any:
+    """The ``pretrained:`` model, checked against this run's feature space and feature count."""
     from brainalign.encoders.in_context import InContextModel, check_feature_space
 
     if cfg.pretrained is None:
         return None
     model = InContextModel.load(cfg.pretrained)
     check_feature_space(model, feature_space)
+    if model.n_features != n_features:
+        raise ModelError(f"pretrained model {cfg.pretrained} reads {model.n_features} features but "
+                         f"{cfg.features.model}:{cfg.features.layer} has {n_features}; meta-train on these features")
     return model
 
 
@@ -135,7 +138,7 @@ def prepare(cfg: InContextConfig, progress: bool = True, run_root: Path | None =
     except ValueError as e:
         raise ConfigError(str(e)) from None
     X, space = layer_features(cfg, images, progress)
-    model = load_pretrained(cfg, space)
+    model = load_pretrained(cfg, space, X.shape[1])
     if model is not None:
         mean, basis = model.mean, model.projection
     else:
