@@ -159,6 +159,17 @@ def _model_embed_dim(entry: GeneratorEntry, pipe: Any) -> int:
     return int(proj.in_features)
 
 
+def pipe_to_device(entry: GeneratorEntry, pipe: Any, device: str) -> None:
+    """Move a loaded pipeline to ``device`` (one-line :class:`ModelError` otherwise) and silence its bars."""
+    try:
+        pipe.to(device)
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ModelError(f"generator {entry.name!r}: cannot move it to device {device!r} ({first}); "
+                         "pick an available device (cpu, cuda, cuda:1, mps)") from exc
+    pipe.set_progress_bar_config(disable=True)
+
+
 def load_generator(entry_or_name: GeneratorEntry | str, device: str = "cpu", dtype: Any = None) -> Generator:
     """Load a generator from the registry (by name) or from an entry (hub id or local folder).
 
@@ -190,13 +201,7 @@ def load_generator(entry_or_name: GeneratorEntry | str, device: str = "cpu", dty
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise ModelError(f"generator {entry.name!r}: cannot load {entry.model_id} as kind {entry.kind!r} "
                          f"({type(exc).__name__}: {first}); check model_id, revision and kind") from exc
-    try:
-        pipe.to(device)
-    except (RuntimeError, AssertionError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelError(f"generator {entry.name!r}: cannot move it to device {device!r} ({first}); "
-                         "pick an available device (cpu, cuda, cuda:1, mps)") from exc
-    pipe.set_progress_bar_config(disable=True)
+    pipe_to_device(entry, pipe, device)
     model_dim = _model_embed_dim(entry, pipe)
     if entry.embed_dim is not None and entry.embed_dim != model_dim:
         raise ConfigError(f"generator {entry.name!r}: embed_dim={entry.embed_dim} in its entry but {entry.model_id} "

@@ -60,13 +60,9 @@ def _entry(entry_or_name: GeneratorEntry | str, kind: str) -> GeneratorEntry:
 
 
 def _to_device(entry: GeneratorEntry, pipe: Any, device: str) -> None:
-    try:
-        pipe.to(device)
-    except (RuntimeError, AssertionError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelError(f"generator {entry.name!r}: cannot move it to device {device!r} ({first}); "
-                         "pick an available device (cpu, cuda, cuda:1, mps)") from exc
-    pipe.set_progress_bar_config(disable=True)
+    from brainalign.decoders.generators import pipe_to_device
+
+    pipe_to_device(entry, pipe, device)
 
 
 def load_sd_img2img(entry_or_name: GeneratorEntry | str, device: str = "cpu", dtype: Any = None) -> SDImg2Img:

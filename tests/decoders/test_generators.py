@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from brainalign.decoders.generators import (  # noqa: E402
     unregister_generator_entry,
 )
 from brainalign.errors import ConfigError, DecoderError, ModelError  # noqa: E402
+from brainalign.testing.fixtures import offline_one_thread  # noqa: E402
 from brainalign.testing.tiny_generators import (  # noqa: E402
     EMBED_DIM,
     IMAGE_SIZE,
@@ -35,15 +35,8 @@ N = 4
 @pytest.fixture(scope="module", autouse=True)
 def _offline_one_thread():
     """HF offline; one torch thread (tiny models on 2 shared cores are far slower with two)."""
-    saved_env, saved_threads = os.environ.get("HF_HUB_OFFLINE"), torch.get_num_threads()
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved_threads)
-    if saved_env is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
-    else:
-        os.environ["HF_HUB_OFFLINE"] = saved_env
+    with offline_one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -3,44 +3,27 @@ once per module; tiny generators and a tiny captioner; HF offline, one torch thr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+
+from brainalign.testing.fixtures import offline_one_thread, write_smooth_images
 
 N_IMAGES = 80
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _offline_one_thread():
-    import torch
-
-    saved_env, saved_threads = os.environ.get("HF_HUB_OFFLINE"), torch.get_num_threads()
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved_threads)
-    if saved_env is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
-    else:
-        os.environ["HF_HUB_OFFLINE"] = saved_env
+    """HF offline; one torch thread (tiny models on shared cores)."""
+    with offline_one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
     """80 smooth random 48x48 RGB PNGs."""
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(N_IMAGES):
-        x = gaussian_filter(rng.normal(size=(48, 48, 3)), (2, 2, 0))
-        x = (255 * (x - x.min()) / (x.max() - x.min())).astype(np.uint8)
-        Image.fromarray(x).save(folder / f"{i}.png")
-    return folder
+    return write_smooth_images(tmp_path_factory.mktemp("images"), N_IMAGES, 48)
 
 
 @pytest.fixture(scope="module")

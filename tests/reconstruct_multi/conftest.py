@@ -5,7 +5,6 @@ metric, a CLIP vision tower for the CLIP column), and a config writer."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+
+from brainalign.testing.fixtures import offline_one_thread
 
 N_IMAGES = 64
 PLACES = ["top left", "top right", "bottom left", "bottom right"]
@@ -22,17 +23,8 @@ PLACES = ["top left", "top right", "bottom left", "bottom right"]
 def _offline_one_thread():
     """HF offline and one torch thread (tiny models on shared cores); the session BRAINALIGN_HOME is shared by
     the tests of a module (content-keyed caches), so a module-scoped run is reused."""
-    import torch
-
-    saved, n = os.environ.get("HF_HUB_OFFLINE"), torch.get_num_threads()
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-    if saved is None:
-        os.environ.pop("HF_HUB_OFFLINE", None)
-    else:
-        os.environ["HF_HUB_OFFLINE"] = saved
+    with offline_one_thread():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from brainalign.cli import app
 from brainalign.config import load_vision_config
 from brainalign.errors import ConfigError, DataError
+from brainalign.testing.fixtures import write_smooth_images
 
 N_IMAGES = 60
 
@@ -17,16 +18,7 @@ N_IMAGES = 60
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
     """60 smooth random 48x48 RGB PNGs (blurred noise: spatial structure for Gabor energy and deep maps)."""
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(N_IMAGES):
-        x = gaussian_filter(rng.normal(size=(48, 48, 3)), (2, 2, 0))
-        x = (255 * (x - x.min()) / (x.max() - x.min())).astype(np.uint8)
-        Image.fromarray(x).save(folder / f"{i}.png")
-    return folder
+    return write_smooth_images(tmp_path_factory.mktemp("images"), N_IMAGES, 48)
 
 
 @pytest.fixture
