@@ -23,12 +23,16 @@ def score(
     """Score models x layers x datasets with grouped-CV ridge; write tables and layer-profile figures.
 
     A config with ``task: vision`` scores vision models on an image dataset with every encoder instead;
-    ``task: timeseries`` scores stories on the TR grid (word timing, resampling, FIR delays)."""
+    ``task: timeseries`` scores stories on the TR grid (word timing, resampling, FIR delays); ``task: in_context``
+    meta-trains the in-context voxel encoder and scores it against per-voxel ridge per support size."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        from brainalign.config import TimeSeriesConfig, VisionScoreConfig, load_config
+        from brainalign.config import InContextConfig, TimeSeriesConfig, VisionScoreConfig, load_config
 
-        cfg = load_config(config, set_ or [], tasks=("language", "vision", "timeseries"))
+        cfg = load_config(config, set_ or [], tasks=("language", "vision", "timeseries", "in_context"))
+        if isinstance(cfg, InContextConfig):
+            _score_in_context(cfg, out, quiet, executor)
+            return
         if isinstance(cfg, VisionScoreConfig):
             _score_vision(cfg, out, quiet, executor)
             return
@@ -90,3 +94,13 @@ def _score_timeseries(cfg: object, out: Path, quiet: bool, executor: str) -> Non
     typer.echo(best_layer_text(run))
     typer.echo(f"wrote {', '.join(sorted(run.files))} to {run.out} "
                f"({len(run.jobs_run)} jobs run, {len(run.jobs_skipped)} reused)")
+
+
+def _score_in_context(cfg: object, out: Path, quiet: bool, executor: str) -> None:
+    from brainalign.engine import get_executor
+    from brainalign.tasks import in_context
+    from brainalign.tasks.in_context.report_text import curve_text
+
+    with quiet_libraries(quiet):
+        run = in_context.run(cfg, out, executor=get_executor(executor), progress=not quiet)
+    typer.echo(curve_text(run))

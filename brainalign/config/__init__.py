@@ -5,6 +5,7 @@
 
 from brainalign.config.base import Strict, path_safe
 from brainalign.config.discover import DiscoverConfig, DiscoverEncoderSpec, PreferencesSpec, SynthesisSpec
+from brainalign.config.in_context import InContextConfig
 from brainalign.config.language import BASELINES, DatasetSpec, ScoreConfig
 from brainalign.config.loading import (
     TASKS,
@@ -57,7 +58,7 @@ __all__ = [
     "LanguageConfig", "ReconstructConfig", "RetrievalSpec", "RidgeSpec", "ScoreConfig", "SimulatedSubjectSpec",
     "StatsSpec", "Strict", "TargetSpec", "VisionDatasetSpec", "VisionEncoderSpec", "VisionModelSpec",
     "VisionScoreConfig", "JointSpec", "ResampleSpec", "TargetsSpec", "TimeSeriesConfig",
-    "TimeSeriesDatasetSpec", "DiscoverConfig", "DiscoverEncoderSpec", "PreferencesSpec", "SynthesisSpec",
+    "TimeSeriesDatasetSpec", "DiscoverConfig", "DiscoverEncoderSpec", "InContextConfig", "PreferencesSpec", "SynthesisSpec",
     "MediaSpec", "HierarchySpec", "MultiInputSpec", "InputTargetSpec", "InputSetSpec", "apply_overrides", "load_config", "load_reconstruct_config",
     "load_score_config", "load_vision_config", "path_safe", "read_raw_config", "validate_config",
 ]

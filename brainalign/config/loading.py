@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from brainalign.config.discover import DiscoverConfig
+from brainalign.config.in_context import InContextConfig
 from brainalign.config.language import ScoreConfig
 from brainalign.config.reconstruct import CategoryDecodeConfig, ReconstructConfig
 from brainalign.config.timeseries import TimeSeriesConfig
@@ -18,8 +19,8 @@ from brainalign.config.vision import VisionScoreConfig
 from brainalign.errors import ConfigError
 
 AnyConfig = Annotated[ScoreConfig | VisionScoreConfig | TimeSeriesConfig | ReconstructConfig | CategoryDecodeConfig
-                      | DiscoverConfig, Field(discriminator="task")]
-TASKS = ("language", "vision", "timeseries", "reconstruct", "decode_category", "discover")
+                      | DiscoverConfig | InContextConfig, Field(discriminator="task")]
+TASKS = ("language", "vision", "timeseries", "reconstruct", "decode_category", "discover", "in_context")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyConfig)
 
 
