@@ -21,6 +21,11 @@ class DecoderError(BrainAlignError):
     """A decoder, generator or checkpoint does not fit the data it is given."""
 
 
+class TrainingError(BrainAlignError):
+    """A training run folder (config, checkpoints, weights) is missing, corrupt or holds another run, or the
+    training setup (accelerate) cannot be made."""
+
+
 class DiskFullError(BrainAlignError):
     """A write failed because the disk (or the user's quota) is full; nothing half-written is left."""
 

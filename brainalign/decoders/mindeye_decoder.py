@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
-from brainalign.decoders import checkpoint as ck
+from brainalign.cache import run_folder as ck
 from brainalign.decoders.diffusion_prior import DiffusionPrior
 from brainalign.decoders.mindeye import MindEyeNet
 from brainalign.decoders.mindeye_config import MindEyeConfig
 from brainalign.decoders.objective import MindEyeObjective
-from brainalign.decoders.training import Callback, SubjectData, json_roundtrip, train
+from brainalign.decoders.training import Callback, SubjectData, train
 from brainalign.encoders._torch_training import validation_split
-from brainalign.errors import ConfigError, DecoderError
+from brainalign.errors import ConfigError, DecoderError, TrainingError
 
 FORMAT = "brainalign.mindeye/1"
 
@@ -182,7 +182,7 @@ class MindEyeDecoder:
         return self
 
     def _run_config(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return json_roundtrip({"format": FORMAT, "config": self.config.model_dump(), "architecture": self.arch_,
+        return ck.json_roundtrip({"format": FORMAT, "config": self.config.model_dump(), "architecture": self.arch_,
                                **extra})
 
     def adapt(
@@ -331,8 +331,11 @@ class MindEyeDecoder:
         path = Path(path)
         if not path.is_dir():
             raise DecoderError(f"no MindEye run folder at {path}; train with fit(..., checkpoint_dir={str(path)!r})")
-        meta = ck.read_json(path / ck.CONFIG, "MindEye run config")
-        state = ck.read_state(path)
+        try:
+            meta = ck.read_json(path / ck.CONFIG, "MindEye run config")
+            state = ck.read_state(path)
+        except TrainingError as e:
+            raise DecoderError(str(e)) from e
         if state is not None and not state.get("finished"):
             raise DecoderError(f"training in {path} stopped after epoch {state.get('epoch')} of {state.get('epochs')};"
                                f" resume it with fit(X, Y, checkpoint_dir={str(path)!r})")
@@ -345,7 +348,11 @@ class MindEyeDecoder:
         except (KeyError, TypeError, ValueError, ConfigError) as e:
             raise DecoderError(f"{path / ck.CONFIG} is corrupt ({e}); delete the run folder and train again") from e
         try:
-            objective.load_state_dict(ck.load_weights(path / ck.MODEL))
+            weights = ck.load_weights(path / ck.MODEL)
+        except TrainingError as e:
+            raise DecoderError(str(e)) from e
+        try:
+            objective.load_state_dict(weights)
         except RuntimeError as e:
             raise DecoderError(f"weights in {path} do not match its config.json; delete the run folder and train "
                                f"again ({str(e).splitlines()[0]})") from e

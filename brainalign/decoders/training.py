@@ -3,7 +3,7 @@
 Runs unchanged on CPU, one GPU or under ``accelerate launch`` (DDP): the objective, optimizer, scheduler and the
 training loader go through ``accelerator.prepare``; batches hold one subject each (whole batches are sharded
 across processes); validation batches are split by rank and gathered with ``gather_object``; only the main
-process writes checkpoints (:mod:`brainalign.decoders.checkpoint`). Every epoch reseeds torch from
+process writes checkpoints (:mod:`brainalign.cache.run_folder`). Every epoch reseeds torch from
 ``(seed, epoch, rank)`` and the sampler from ``(seed, epoch)``, so a resumed run repeats the uninterrupted one.
 Contrastive negatives come from the per-process batch (no cross-GPU gather).
 """
@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from brainalign.cache import run_folder as ck
+from brainalign.cache.accelerate_setup import make_accelerator as _make_accelerator
 from brainalign.cache.atomic import write_json
-from brainalign.decoders import checkpoint as ck
 from brainalign.decoders.losses import ContrastiveSchedule
 from brainalign.decoders.mindeye_config import MindEyeConfig
 from brainalign.decoders.objective import MindEyeObjective
@@ -90,29 +91,10 @@ class SubjectBatchSampler:
 
 
 def make_accelerator(config: MindEyeConfig, find_unused: bool = True) -> Any:
-    """An :class:`accelerate.Accelerator` for ``config``; ``find_unused`` lets DDP skip parameters a batch does not
-    touch (needed with several subjects: a batch uses one input layer). In a single process an earlier
-    Accelerator with other settings is replaced."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, PartialState
-    from accelerate.utils import DistributedDataParallelKwargs
-
-    kw = dict(
-        cpu=config.cpu,
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
-    )
-    try:
-        acc = Accelerator(**kw)
-    except ValueError as e:
-        if "already been initialized" not in str(e) or PartialState().num_processes > 1:
-            raise DecoderError(f"accelerate is already set up differently in this process ({e}); restart it") from e
-        AcceleratorState._reset_state(reset_partial_state=True)
-        acc = Accelerator(**kw)
-    if config.mixed_precision == "fp16" and acc.device.type == "cpu":
-        raise DecoderError("mixed_precision='fp16' needs a CUDA device; use 'bf16' or 'no' on CPU")
-    return acc
+    """An :class:`accelerate.Accelerator` for ``config`` (:func:`brainalign.cache.accelerate_setup.make_accelerator`);
+    ``find_unused`` lets DDP skip parameters a batch does not touch (needed with several subjects: a batch uses one
+    input layer)."""
+    return _make_accelerator(config.cpu, config.mixed_precision, config.gradient_accumulation_steps, find_unused)
 
 
 def top1(pred: np.ndarray, target: np.ndarray, groups: np.ndarray) -> float:
@@ -190,16 +172,9 @@ def _check_run(run: Path, run_config: dict[str, Any], accelerator: Any) -> dict[
     accelerator.wait_for_everyone()
     if not existed:
         return None
-    if ck.read_json(path, "run config") != json_roundtrip(run_config):
+    if ck.read_json(path, "run config") != ck.json_roundtrip(run_config):
         raise DecoderError(f"{run} holds a run with another config or data; pass a new checkpoint_dir or delete {run}")
     return ck.read_state(run)
-
-
-def json_roundtrip(obj: Any) -> Any:
-    """``obj`` as it reads back from JSON (tuples -> lists, keys -> strings)."""
-    import json
-
-    return json.loads(json.dumps(obj, default=str))
 
 
 def train(

@@ -8,10 +8,10 @@ of the readout the network wrote from the support, responses z-scored with the s
 
 Batches are drawn from a generator seeded by ``(seed, step, rank)``, the learning rate is a function of the
 step, and the network has no dropout, so a run resumed from a checkpoint repeats the uninterrupted one. The run
-folder uses the MindEye decoder's checkpoint layout (:mod:`brainalign.decoders.checkpoint`: ``config.json``,
+folder uses the shared run-folder layout (:mod:`brainalign.cache.run_folder`: ``config.json``,
 ``state.json`` commit point, ``checkpoints/epoch-NNNN`` every ``checkpoint_every`` steps, ``model.safetensors``
 once finished), written by the main process only; its accelerator comes from
-:func:`brainalign.decoders.training.make_accelerator` (CPU, one GPU or ``accelerate launch``).
+:func:`brainalign.cache.accelerate_setup.make_accelerator` (CPU, one GPU or ``accelerate launch``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -92,16 +91,15 @@ def _check_data(Z: np.ndarray, Y: np.ndarray, s: TrainSettings) -> None:
 
 def _claim(run: Path, run_config: dict[str, Any], main: bool) -> dict[str, Any] | None:
     """Create ``run`` with its ``config.json`` or check it holds the same run; returns its state (or None)."""
+    from brainalign.cache import run_folder as ck
     from brainalign.cache.atomic import write_json
-    from brainalign.decoders import checkpoint as ck
-    from brainalign.decoders.training import json_roundtrip
 
     path = run / ck.CONFIG
     if not path.is_file():
         if main:
             write_json(path, run_config)
         return None
-    if ck.read_json(path, "run config") != json_roundtrip(run_config):
+    if ck.read_json(path, "run config") != ck.json_roundtrip(run_config):
         raise ModelError(f"{run} holds an in-context training of another config or data; pass a new run folder or "
                          f"delete {run}")
     return ck.read_state(run)
@@ -138,8 +136,8 @@ def meta_train(
     """
     import torch
 
-    from brainalign.decoders import checkpoint as ck
-    from brainalign.decoders.training import make_accelerator
+    from brainalign.cache import run_folder as ck
+    from brainalign.cache.accelerate_setup import make_accelerator
     from brainalign.encoders.in_context import build_net
 
     s = settings
@@ -147,8 +145,7 @@ def meta_train(
     _check_data(Z, Y, s)
     if int(arch["d"]) != Z.shape[1]:
         raise ModelError(f"arch d={arch['d']} but the features have {Z.shape[1]} columns")
-    acc = make_accelerator(SimpleNamespace(cpu=s.cpu, mixed_precision=s.mixed_precision,
-                                           gradient_accumulation_steps=1), find_unused=False)
+    acc = make_accelerator(s.cpu, s.mixed_precision, gradient_accumulation_steps=1, find_unused=False)
     run = None if run is None else Path(run)
     state = _claim(run, {"run": run_config or {}, "arch": arch, "training": s.identity()}, acc.is_main_process) \
         if run is not None else None
@@ -194,7 +191,7 @@ def _loop(acc: Any, model: Any, opt: Any, sched: Any, Zt: Any, Yt: Any, s: Train
     """Steps ``start..s.steps`` (checkpoints, history, callback); returns ``(completed steps, stopped)``."""
     import torch
 
-    from brainalign.decoders import checkpoint as ck
+    from brainalign.cache import run_folder as ck
 
     losses: list[float] = []
     done = start

@@ -133,7 +133,7 @@ def _check_entries(cfg: ReconstructConfig) -> None:
 
 def _checkpoint_meta(path: Path) -> dict[str, Any]:
     """The ``config.json`` of a finished MindEye run folder; missing or unfinished -> DecoderError / ConfigError."""
-    from brainalign.decoders import checkpoint as ck
+    from brainalign.cache import run_folder as ck
     from brainalign.errors import DecoderError
 
     if not path.is_dir():

@@ -1,6 +1,7 @@
-"""Run folders of trainable decoders: atomic per-epoch checkpoints and a final model.
+"""Run folders of resumable training runs: atomic per-epoch checkpoints and a final model.
 
-Layout of a run folder::
+Shared by the trainable decoders (MindEye) and the in-context encoder's meta-training; it knows nothing of
+either. Layout of a run folder::
 
     config.json          what to build (hyper-parameters, architecture, data fingerprint); written first
     state.json           {"epoch": completed epochs, "finished", "checkpoint", "history", ...}; the commit point
@@ -9,7 +10,8 @@ Layout of a run folder::
 
 Every file and epoch folder is written under a temporary name and renamed (:mod:`brainalign.cache.atomic`);
 ``state.json`` is replaced only after the epoch folder it names is complete, and older epoch folders are removed
-only after that, so an interruption at any moment leaves the last complete epoch resumable.
+only after that, so an interruption at any moment leaves the last complete epoch resumable. A missing or corrupt
+file is a :class:`~brainalign.errors.TrainingError`. torch and safetensors are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -20,22 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from brainalign.cache.atomic import write_json, writing, writing_dir
-from brainalign.errors import DecoderError
+from brainalign.errors import TrainingError
 
 CONFIG, STATE, MODEL, BEST, TRAINING = "config.json", "state.json", "model.safetensors", "best.safetensors", "training.pt"
 
 
 def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; a missing or corrupt file is a :class:`DecoderError` naming ``what``."""
+    """A JSON object from ``path``; a missing or corrupt file is a :class:`TrainingError` naming ``what``."""
     if not path.is_file():
-        raise DecoderError(f"no {what} at {path}: train with fit(..., checkpoint_dir=...) or pass the run folder")
+        raise TrainingError(f"no {what} at {path}: train into that run folder first or pass a finished one")
     try:
         obj = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise DecoderError(f"{what} {path} is corrupt ({e}); delete the run folder and train again") from e
+        raise TrainingError(f"{what} {path} is corrupt ({e}); delete the run folder and train again") from e
     if not isinstance(obj, dict):
-        raise DecoderError(f"{what} {path} is corrupt (not a JSON object); delete the run folder and train again")
+        raise TrainingError(f"{what} {path} is corrupt (not a JSON object); delete the run folder and train again")
     return obj
+
+
+def json_roundtrip(obj: Any) -> Any:
+    """``obj`` as it reads back from JSON (tuples -> lists, keys -> strings)."""
+    return json.loads(json.dumps(obj, default=str))
 
 
 def _cpu(state_dict: dict[str, Any]) -> dict[str, Any]:
@@ -51,15 +58,15 @@ def save_weights(path: Path, state_dict: dict[str, Any]) -> None:
 
 
 def load_weights(path: Path) -> dict[str, Any]:
-    """Tensors of a safetensors file; missing or unreadable -> :class:`DecoderError`."""
+    """Tensors of a safetensors file; missing or unreadable -> :class:`TrainingError`."""
     from safetensors.torch import load_file
 
     if not path.is_file():
-        raise DecoderError(f"no weights at {path}: the run did not finish; resume it with fit(..., checkpoint_dir=...)")
+        raise TrainingError(f"no weights at {path}: the run did not finish; resume it with the same run folder")
     try:
         return load_file(str(path))
     except Exception as e:  # safetensors raises its own error types for truncated or garbled files
-        raise DecoderError(f"weights {path} are corrupt ({type(e).__name__}: {e}); delete the run folder and train again") from e
+        raise TrainingError(f"weights {path} are corrupt ({type(e).__name__}: {e}); delete the run folder and train again") from e
 
 
 def read_state(run: Path) -> dict[str, Any] | None:
@@ -99,13 +106,13 @@ def load_epoch(run: Path, state: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 
     ck = run / str(state.get("checkpoint", ""))
     if not (ck / MODEL).is_file() or not (ck / TRAINING).is_file():
-        raise DecoderError(f"{run / STATE} points at a missing checkpoint {ck}; delete the run folder and train again")
+        raise TrainingError(f"{run / STATE} points at a missing checkpoint {ck}; delete the run folder and train again")
     model = load_weights(ck / MODEL)
     best = load_weights(ck / BEST) if (ck / BEST).is_file() else None
     try:
         training = torch.load(ck / TRAINING, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise DecoderError(f"optimizer state {ck / TRAINING} is corrupt ({e}); delete the run folder and train again") from e
+        raise TrainingError(f"optimizer state {ck / TRAINING} is corrupt ({e}); delete the run folder and train again") from e
     return model, best, training
 
 
