@@ -88,10 +88,7 @@ def tiny(tmp_path_factory) -> dict[str, Any]:
     return {"folders": folders, "resnet": res.name, "clip": clip.name}
 
 
-TARGETS = [{"name": "z", "kind": "vae_latent", "rois": ["V1", "V2"]},
-           {"name": "c", "kind": "text_embedding", "rois": ["LOC"]},
-           {"name": "depth", "kind": "depth", "model": "tiny-mi-dpt", "rois": ["V1", "V2", "LOC"], "size": 16}]
-RUNS = [{"inputs": ["z"]}, {"inputs": ["c"]}, {"inputs": ["z", "c"]}, {"inputs": ["z", "c", "depth"]}]
+from multi_tiny_models import RUNS, TARGETS  # noqa: E402 - one module name per folder (not "conftest")
 
 
 @pytest.fixture(scope="session")

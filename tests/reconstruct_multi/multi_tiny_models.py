@@ -62,3 +62,10 @@ def build_tiny_dpt(dest: Path, seed: int = 0) -> Path:
     DPTForDepthEstimation(cfg).save_pretrained(dest)
     DPTImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, keep_aspect_ratio=False).save_pretrained(dest)
     return Path(dest)
+
+
+#: The decoding targets and input sets of the test configs (imported by conftest and the tests).
+TARGETS = [{"name": "z", "kind": "vae_latent", "rois": ["V1", "V2"]},
+           {"name": "c", "kind": "text_embedding", "rois": ["LOC"]},
+           {"name": "depth", "kind": "depth", "model": "tiny-mi-dpt", "rois": ["V1", "V2", "LOC"], "size": 16}]
+RUNS = [{"inputs": ["z"]}, {"inputs": ["c"]}, {"inputs": ["z", "c"]}, {"inputs": ["z", "c", "depth"]}]

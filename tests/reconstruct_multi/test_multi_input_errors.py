@@ -23,7 +23,7 @@ def _fails(cfg, out, message):
 
 
 def test_latent_size_that_does_not_match_the_pipeline(tmp_path, multi_config):
-    from conftest import TARGETS
+    from multi_tiny_models import TARGETS
 
     targets = [dict(t, size=48) if t["name"] == "z" else t for t in TARGETS]
     _fails(multi_config(tmp_path, {"targets": targets}), tmp_path / "o",
@@ -40,7 +40,7 @@ def test_captions_missing_for_some_images(tmp_path, multi_config, planted):
 
 
 def test_depth_model_not_cached_offline(tmp_path, multi_config):
-    from conftest import TARGETS
+    from multi_tiny_models import TARGETS
 
     from brainalign.features.decoding_targets.depth_registry import DepthEntry, register_depth_entry
 
@@ -51,7 +51,7 @@ def test_depth_model_not_cached_offline(tmp_path, multi_config):
 
 
 def test_unknown_roi_and_wrong_generator_kind(tmp_path, multi_config):
-    from conftest import TARGETS
+    from multi_tiny_models import TARGETS
 
     targets = [dict(t, rois=["FFA"]) if t["name"] == "c" else t for t in TARGETS]
     _fails(multi_config(tmp_path, {"targets": targets}), tmp_path / "o1", "unknown ROI(s) FFA")

@@ -64,7 +64,7 @@ def test_ablation_table_and_grid(first):
 
 
 def test_resume_and_changed_input_set_recompute_only_what_changed(first, tmp_path, multi_config):
-    from conftest import TARGETS
+    from multi_tiny_models import TARGETS
 
     from brainalign.tasks import reconstruct
 
