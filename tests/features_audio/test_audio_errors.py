@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_entry, tone, write_wav
+from audio_testlib import tiny_entry, tone, write_wav
 
 from brainalign.cache.activations import ActivationStore
 from brainalign.errors import ConfigError, DataError, ModelError

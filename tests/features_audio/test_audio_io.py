@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tone, write_wav
+from audio_testlib import tone, write_wav
 
 from brainalign.data.media.audio import read_audio, resample_audio
 from brainalign.errors import DataError

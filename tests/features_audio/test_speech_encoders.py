@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SR, tiny_entry, tone, with_click, write_wav
+from audio_testlib import SR, tiny_entry, tone, with_click, write_wav
 
 from brainalign.cache.activations import ActivationStore
 from brainalign.features.audio.extract import extract_audio_layers, load_audio_backbone

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import square_on, write_video
+from video_testlib import square_on, write_video
 
 from brainalign.data.media.video import (
     frame_grid,

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import tiny_entry
+from video_testlib import tiny_entry
 
 from brainalign.cache.activations import ActivationStore
 from brainalign.data.media.video import probe_video
