@@ -159,6 +159,17 @@ def _model_embed_dim(entry: GeneratorEntry, pipe: Any) -> int:
     return int(proj.in_features)
 
 
+def import_diffusers() -> Any:
+    """The ``diffusers`` module (torch with it), or a one-line :class:`ModelError` saying which extra to install."""
+    try:
+        import diffusers
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ModelError(f"generators need torch and diffusers ({exc.name} is missing); "
+                         "pip install 'brainalign[decode]'") from None
+    return diffusers
+
+
 def pipe_to_device(entry: GeneratorEntry, pipe: Any, device: str) -> None:
     """Move a loaded pipeline to ``device`` (one-line :class:`ModelError` otherwise) and silence its bars."""
     try:
@@ -184,12 +195,7 @@ def load_generator(entry_or_name: GeneratorEntry | str, device: str = "cpu", dty
         raise ConfigError(f"generator {entry.name!r} (kind {entry.kind}) takes decoded latents, text and depth, not "
                           "CLIP image embeddings; use it in a reconstruct config's multi_input section (or load it "
                           "with brainalign.decoders.sd_img2img / sd_controlnet_depth)")
-    try:
-        import diffusers  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise ModelError(f"generators need torch and diffusers ({exc.name} is missing); "
-                         "pip install 'brainalign[decode]'") from None
+    import_diffusers()
     torch_dtype = _torch_dtype(entry, device, dtype)
     source = _locate(entry.model_id, entry.revision, "model", entry.name, "model_index.json")
     try:

@@ -20,12 +20,11 @@ from brainalign.decoders.generator_registry import GeneratorEntry
 from brainalign.decoders.sd_img2img import (
     SDImg2Img,
     _entry,
-    _to_device,
     common_kwargs,
     load_error,
     locate_pipeline,
 )
-from brainalign.errors import BrainAlignError, DecoderError, ModelError
+from brainalign.errors import BrainAlignError, DecoderError
 from brainalign.settings import offline
 
 
@@ -34,14 +33,16 @@ def load_sd_controlnet_depth(entry_or_name: GeneratorEntry | str, device: str = 
     """Load an ``sd-controlnet-depth`` generator: the Stable Diffusion pipeline of ``model_id`` with the
     ControlNet of ``controlnet_id`` (hub ids or local ``save_pretrained`` folders). Errors as
     :func:`~brainalign.decoders.sd_img2img.load_sd_img2img`."""
-    from brainalign.decoders.generators import _locate, _quiet_hf, _torch_dtype
+    from brainalign.decoders.generators import (
+        _locate,
+        _quiet_hf,
+        _torch_dtype,
+        import_diffusers,
+        pipe_to_device,
+    )
 
     entry = _entry(entry_or_name, "sd-controlnet-depth")
-    try:
-        import diffusers
-    except ImportError as exc:
-        raise ModelError(f"generators need torch and diffusers ({exc.name} is missing); "
-                         "pip install 'brainalign[decode]'") from None
+    diffusers = import_diffusers()
     torch_dtype = _torch_dtype(entry, device, dtype)
     source = locate_pipeline(entry)
     cn_source = _locate(entry.controlnet_id or "", entry.controlnet_revision, "ControlNet", entry.name, "config.json")
@@ -57,7 +58,7 @@ def load_sd_controlnet_depth(entry_or_name: GeneratorEntry | str, device: str = 
         raise
     except Exception as exc:
         raise load_error(entry, exc) from exc
-    _to_device(entry, pipe, device)
+    pipe_to_device(entry, pipe, device)
     return SDControlNetDepth(entry=entry, pipeline=pipe, device=str(device), dtype=torch_dtype)
 
 

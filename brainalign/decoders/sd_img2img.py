@@ -59,25 +59,15 @@ def _entry(entry_or_name: GeneratorEntry | str, kind: str) -> GeneratorEntry:
     return entry
 
 
-def _to_device(entry: GeneratorEntry, pipe: Any, device: str) -> None:
-    from brainalign.decoders.generators import pipe_to_device
-
-    pipe_to_device(entry, pipe, device)
-
-
 def load_sd_img2img(entry_or_name: GeneratorEntry | str, device: str = "cpu", dtype: Any = None) -> SDImg2Img:
     """Load an ``sd-img2img`` generator (registry name or entry; hub id or local ``save_pretrained`` folder).
 
     ``dtype``: ``None`` = float32 on CPU, the entry's ``dtype`` elsewhere. Raises :class:`ModelError` (missing
     folder, hub id not cached while offline, folder that is not a Stable Diffusion pipeline)."""
-    from brainalign.decoders.generators import _quiet_hf, _torch_dtype
+    from brainalign.decoders.generators import _quiet_hf, _torch_dtype, import_diffusers, pipe_to_device
 
     entry = _entry(entry_or_name, "sd-img2img")
-    try:
-        import diffusers
-    except ImportError as exc:
-        raise ModelError(f"generators need torch and diffusers ({exc.name} is missing); "
-                         "pip install 'brainalign[decode]'") from None
+    diffusers = import_diffusers()
     torch_dtype = _torch_dtype(entry, device, dtype)
     source = locate_pipeline(entry)
     try:
@@ -88,7 +78,7 @@ def load_sd_img2img(entry_or_name: GeneratorEntry | str, device: str = "cpu", dt
         raise
     except Exception as exc:  # diffusers / hub errors: one line with the fix
         raise load_error(entry, exc) from exc
-    _to_device(entry, pipe, device)
+    pipe_to_device(entry, pipe, device)
     return SDImg2Img(entry=entry, pipeline=pipe, device=str(device), dtype=torch_dtype)
 
 
