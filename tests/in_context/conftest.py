@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from brainalign.testing.fixtures import write_smooth_images
 
 N_IMAGES = 120
 
@@ -16,16 +17,7 @@ def _isolated(isolated_home):
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
     """120 smooth random 32x32 RGB PNGs."""
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("ic_images")
-    rng = np.random.default_rng(0)
-    for i in range(N_IMAGES):
-        x = gaussian_filter(rng.normal(size=(32, 32, 3)), (2, 2, 0))
-        x = (255 * (x - x.min()) / (x.max() - x.min())).astype(np.uint8)
-        Image.fromarray(x).save(folder / f"{i}.png")
-    return folder
+    return write_smooth_images(tmp_path_factory.mktemp("ic_images"), N_IMAGES, 32)
 
 
 @pytest.fixture(scope="session")

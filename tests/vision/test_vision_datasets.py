@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from brainalign.cli import app
 from brainalign.config import load_vision_config
+from brainalign.testing.fixtures import write_smooth_images
 
 MODEL = "tiny-timm-resnet"
 CHUNKS = (80, 16, 16, 16)
@@ -42,15 +43,7 @@ def fabricated(kind: str, root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        x = gaussian_filter(rng.normal(size=(32, 32, 3)), (2, 2, 0))
-        Image.fromarray((255 * (x - x.min()) / np.ptp(x)).astype(np.uint8)).save(folder / f"{i}.png")
-    return folder
+    return write_smooth_images(tmp_path_factory.mktemp("images"), 40, 32)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from brainalign.config import load_vision_config
+from brainalign.testing.fixtures import write_smooth_images
 
 MODEL = "tiny-local"
 # trained and random-init sources x (ridge_pooled on 2 layers + factorized on layer2), pixels, ground truth
@@ -26,15 +27,7 @@ ALL = MODEL_JOBS | {"pixels__16x16__ridge_pooled", "ground_truth"}
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory) -> Path:
     """40 smooth random 32x32 RGB PNGs."""
-    from PIL import Image
-    from scipy.ndimage import gaussian_filter
-
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        x = gaussian_filter(rng.normal(size=(32, 32, 3)), (2, 2, 0))
-        Image.fromarray((255 * (x - x.min()) / np.ptp(x)).astype(np.uint8)).save(folder / f"{i}.png")
-    return folder
+    return write_smooth_images(tmp_path_factory.mktemp("images"), 40, 32)
 
 
 @pytest.fixture
