@@ -11,7 +11,6 @@ no frames, or times beyond the end of the video.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +180,9 @@ def read_frames_at(path: str | Path, times: np.ndarray) -> np.ndarray:
 
 def video_sha256(path: str | Path) -> str:
     """sha256 hex digest of the file's bytes (the video's content identity in cache keys)."""
+    from brainalign.cache.file_hash import file_sha256
+
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"video {path} does not exist; fix the stimulus path")
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_sha256(path)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from brainalign.cache.file_hash import file_sha256
 from brainalign.config import TargetsSpec, TimeSeriesDatasetSpec
 from brainalign.data.timeseries import TimeSeriesDataset, TimeSeriesRun
-from brainalign.engine.identity import hash_array, hash_file, hash_strings
+from brainalign.engine.identity import hash_array, hash_strings
 from brainalign.errors import ConfigError
 
 
@@ -106,8 +107,8 @@ def dataset_digest(ds: TimeSeriesDataset) -> str:
         parts += [r.run_id, r.story, r.subject, repr(r.tr), repr(r.stim_onset), str(r.trim_start), str(r.trim_end),
                   hash_array(r.responses), hash_strings(r.target_ids), hash_strings(r.events.words),
                   hash_array(r.events.onsets), hash_array(r.events.offsets),
-                  hash_file(r.audio) if r.audio and Path(r.audio).is_file() else str(r.audio)]
+                  file_sha256(r.audio) if r.audio and Path(r.audio).is_file() else str(r.audio)]
         video = getattr(r, "video", None)
         if video is not None:
-            parts.append("video:" + (hash_file(video) if Path(video).is_file() else str(video)))
+            parts.append("video:" + (file_sha256(video) if Path(video).is_file() else str(video)))
     return hash_strings(parts)

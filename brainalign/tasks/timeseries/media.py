@@ -15,10 +15,8 @@ are one-line errors naming the run and file, before any job runs (the file check
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -164,17 +162,11 @@ def check_media(cfg: TimeSeriesConfig, ds: TimeSeriesDataset, sources: list[Medi
             _check_rate(cfg, src, entries[src.label], run, str(path), info.fps)
 
 
-@functools.lru_cache(maxsize=256)
-def _file_hash(path: str, mtime_ns: int, size: int) -> str:
-    from brainalign.engine.identity import hash_file
-
-    return hash_file(path)
-
-
 def file_digest(path: str) -> str:
     """sha256 of a stimulus file's bytes (memoised per path, modification time and size)."""
-    st = Path(path).stat()
-    return _file_hash(str(path), st.st_mtime_ns, st.st_size)
+    from brainalign.cache.file_hash import file_sha256
+
+    return file_sha256(path)
 
 
 def file_digests(ds: TimeSeriesDataset, modality: str) -> dict[str, str]:
